@@ -1,0 +1,331 @@
+//! Reviews a PrometheusRule (`monitoring.coreos.com/v1`): walks `spec.groups[].rules[]`,
+//! scopes each expression to the namespace, and rewrites only what changed.
+//!
+//! The object is walked as JSON so every field this policy does not change stays exactly
+//! as it came. Mutating webhooks run before the API server checks the CRD schema, so the
+//! object may be malformed in any way: each shape problem becomes a located message.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::bounded_parse::parse_bounded;
+use crate::namespace_scope::{is_unrendered_template, scope_expr, OnConflict, Scope};
+use crate::settings::Settings;
+use crate::verdict::{json_kind, Findings};
+
+/// Most rules one PrometheusRule may hold, summed over its groups. Well above generated
+/// mixins (a few hundred); it bounds the work one admission request can cause.
+pub const MAX_RULES: usize = 2000;
+
+/// Where a rule sits, for messages: `group "g" alert "a" (spec.groups[0].rules[1])`.
+struct RuleAt<'a> {
+    group_index: usize,
+    group_name: &'a str,
+    rule_index: usize,
+    rule: RuleName<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum RuleName<'a> {
+    Alert(&'a str),
+    Record(&'a str),
+    Unnamed,
+}
+
+impl RuleAt<'_> {
+    fn path(&self, field: &str) -> String {
+        format!(
+            "spec.groups[{}].rules[{}].{field}",
+            self.group_index, self.rule_index
+        )
+    }
+
+    /// `group "g" alert "a" (spec.groups[0].rules[1].expr)`: names all three.
+    fn at(&self, field: &str) -> String {
+        format!("{self} ({})", self.path(field))
+    }
+}
+
+impl fmt::Display for RuleAt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "group {:?} ", self.group_name)?;
+        match self.rule {
+            RuleName::Alert(name) => write!(f, "alert {name:?}"),
+            RuleName::Record(name) => write!(f, "record {name:?}"),
+            RuleName::Unnamed => write!(f, "rule {}", self.rule_index),
+        }
+    }
+}
+
+pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings: &mut Findings) {
+    let Some(groups) = groups_of(object, findings) else {
+        return;
+    };
+    let total: usize = groups
+        .iter()
+        .filter_map(|g| g.get("rules").and_then(Value::as_array))
+        .map(Vec::len)
+        .sum();
+    if total > MAX_RULES {
+        findings.reject(format!(
+            "spec.groups holds {total} rules; the limit is {MAX_RULES} per PrometheusRule: split it into several objects"
+        ));
+        return;
+    }
+    let scope = Scope {
+        label: &settings.namespace_label,
+        namespace,
+        on_conflict: settings.on_conflict,
+    };
+    let mut seen_names: Vec<(String, usize)> = Vec::new();
+    for (group_index, group) in groups.iter_mut().enumerate() {
+        let Some(group) = group.as_object_mut() else {
+            findings.reject(format!(
+                "spec.groups[{group_index}] must be an object, found {}",
+                json_kind(group)
+            ));
+            continue;
+        };
+        let group_name = match group.get("name") {
+            Some(Value::String(name)) if !name.is_empty() => name.clone(),
+            Some(Value::String(_)) | None | Some(Value::Null) => {
+                findings.reject(format!("spec.groups[{group_index}].name is missing"));
+                String::new()
+            }
+            Some(other) => {
+                findings.reject(format!(
+                    "spec.groups[{group_index}].name must be a string, found {}",
+                    json_kind(other)
+                ));
+                String::new()
+            }
+        };
+        if !group_name.is_empty() {
+            if let Some((_, first)) = seen_names.iter().find(|(n, _)| *n == group_name) {
+                findings.reject(format!(
+                    "spec.groups[{group_index}]: group name {group_name:?} is repeated (first at spec.groups[{first}]); Prometheus refuses rule files with duplicate group names"
+                ));
+            } else {
+                seen_names.push((group_name.clone(), group_index));
+            }
+        }
+        let rules = match group.get_mut("rules") {
+            None | Some(Value::Null) => continue,
+            Some(Value::Array(rules)) => rules,
+            Some(other) => {
+                findings.reject(format!(
+                    "spec.groups[{group_index}].rules must be a list, found {}",
+                    json_kind(other)
+                ));
+                continue;
+            }
+        };
+        for (rule_index, rule) in rules.iter_mut().enumerate() {
+            let Some(rule) = rule.as_object_mut() else {
+                findings.reject(format!(
+                    "spec.groups[{group_index}].rules[{rule_index}] must be an object, found {}",
+                    json_kind(rule)
+                ));
+                continue;
+            };
+            review_rule(rule, group_index, &group_name, rule_index, &scope, findings);
+        }
+    }
+}
+
+/// `spec.groups` as a list, or `None` when there is nothing to review (or it is malformed,
+/// which is then recorded).
+fn groups_of<'o>(object: &'o mut Value, findings: &mut Findings) -> Option<&'o mut Vec<Value>> {
+    let spec = match object.get_mut("spec") {
+        None | Some(Value::Null) => return None,
+        Some(Value::Object(spec)) => spec,
+        Some(other) => {
+            findings.reject(format!("spec must be an object, found {}", json_kind(other)));
+            return None;
+        }
+    };
+    match spec.get_mut("groups") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(groups)) => Some(groups),
+        Some(other) => {
+            findings.reject(format!(
+                "spec.groups must be a list, found {}",
+                json_kind(other)
+            ));
+            None
+        }
+    }
+}
+
+fn review_rule(
+    rule: &mut Map<String, Value>,
+    group_index: usize,
+    group_name: &str,
+    rule_index: usize,
+    scope: &Scope,
+    findings: &mut Findings,
+) {
+    let mut at = RuleAt {
+        group_index,
+        group_name,
+        rule_index,
+        rule: RuleName::Unnamed,
+    };
+    let name = match (rule.get("alert"), rule.get("record")) {
+        (Some(Value::String(a)), None | Some(Value::Null)) => RuleName::Alert(a),
+        (None | Some(Value::Null), Some(Value::String(r))) => RuleName::Record(r),
+        (None | Some(Value::Null), None | Some(Value::Null)) => {
+            findings.reject(format!(
+                "{at}: needs `alert` (an alerting rule) or `record` (a recording rule)"
+            ));
+            return;
+        }
+        (Some(Value::String(_)), Some(Value::String(_))) => {
+            findings.reject(format!(
+                "{at}: has both `alert` and `record`; a rule is one or the other"
+            ));
+            return;
+        }
+        (alert, record) => {
+            let (field, value) = match alert {
+                Some(v) if !v.is_string() && !v.is_null() => ("alert", v),
+                _ => ("record", record.unwrap_or(&Value::Null)),
+            };
+            findings.reject(format!(
+                "{} must be a string, found {}",
+                at.at(field),
+                json_kind(value)
+            ));
+            return;
+        }
+    };
+    // Owned copies so the rule map can be mutated below; names are short.
+    let name_owned = match name {
+        RuleName::Alert(n) | RuleName::Record(n) => n.to_owned(),
+        RuleName::Unnamed => String::new(),
+    };
+    at.rule = match name {
+        RuleName::Alert(_) => RuleName::Alert(&name_owned),
+        RuleName::Record(_) => RuleName::Record(&name_owned),
+        RuleName::Unnamed => RuleName::Unnamed,
+    };
+
+    review_rule_labels(rule, &at, scope, findings);
+
+    // The CRD types `expr` int-or-string: an integer is a valid (constant) expression.
+    let text = match rule.get("expr") {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+        None | Some(Value::Null) => {
+            findings.reject(format!("{} is missing", at.at("expr")));
+            return;
+        }
+        Some(other) => {
+            findings.reject(format!(
+                "{} must be a string or an integer, found {}",
+                at.at("expr"),
+                json_kind(other)
+            ));
+            return;
+        }
+    };
+    let mut expr = match parse_bounded(&text) {
+        Ok(expr) => expr,
+        Err(refusal) => {
+            findings.reject(format!("{}: {refusal}", at.at("expr")));
+            return;
+        }
+    };
+    let changes = match scope_expr(&mut expr, scope) {
+        Ok(changes) => changes,
+        Err(err) => {
+            findings.reject(format!(
+                "{}: {err}, which conflicts with namespace {:?}: remove it (the policy adds {}={:?}), or have the policy set onConflict: overwrite",
+                at.at("expr"),
+                scope.namespace,
+                scope.label,
+                scope.namespace,
+            ));
+            return;
+        }
+    };
+    if !changes.any() {
+        return;
+    }
+    let path = at.path("expr");
+    if changes.added > 0 {
+        findings.changed(format!("{path}: scoped to namespace {:?}", scope.namespace));
+    }
+    if changes.templates_replaced > 0 {
+        findings.changed(format!(
+            "{path}: replaced an unrendered template matcher with {}={:?}",
+            scope.label, scope.namespace
+        ));
+    }
+    for matcher in &changes.overwritten {
+        findings.changed(format!(
+            "{path}: overwrote matcher {matcher} with {}={:?}",
+            scope.label, scope.namespace
+        ));
+    }
+    rule.insert("expr".to_owned(), Value::String(expr.to_string()));
+}
+
+/// A rule's own `labels` must not claim another namespace: Alertmanager routes on it.
+fn review_rule_labels(
+    rule: &mut Map<String, Value>,
+    at: &RuleAt,
+    scope: &Scope,
+    findings: &mut Findings,
+) {
+    let labels = match rule.get_mut("labels") {
+        None | Some(Value::Null) => return,
+        Some(Value::Object(labels)) => labels,
+        Some(other) => {
+            findings.reject(format!(
+                "{} must be a map of strings, found {}",
+                at.at("labels"),
+                json_kind(other)
+            ));
+            return;
+        }
+    };
+    if let Some((key, value)) = labels.iter().find(|(_, v)| !v.is_string()) {
+        findings.reject(format!(
+            "{} must be a string, found {}",
+            at.at(&format!("labels.{key}")),
+            json_kind(value)
+        ));
+        return;
+    }
+    let Some(Value::String(value)) = labels.get(scope.label) else {
+        return;
+    };
+    if value == scope.namespace {
+        return;
+    }
+    let field = format!("labels.{}", scope.label);
+    let path = at.path(&field);
+    let old = value.clone();
+    if is_unrendered_template(&old) {
+        findings.changed(format!(
+            "{path}: replaced unrendered template {old:?} with {:?}",
+            scope.namespace
+        ));
+    } else if scope.on_conflict == OnConflict::Overwrite {
+        findings.changed(format!(
+            "{path}: overwrote {old:?} with {:?}",
+            scope.namespace
+        ));
+    } else {
+        findings.reject(format!(
+            "{}: {:?} conflicts with namespace {:?}; remove the label or set it to the namespace",
+            at.at(&field),
+            old,
+            scope.namespace
+        ));
+        return;
+    }
+    labels.insert(scope.label.to_owned(), Value::String(scope.namespace.to_owned()));
+}

@@ -1,0 +1,70 @@
+//! `policy-runner`: evaluates AdmissionRequest files with a policy .wasm and prints what
+//! an admission controller would answer, as `kwctl run` does.
+//!
+//!     policy-runner [--wasm POLICY.wasm] [--settings SETTINGS.json] REQUEST.json...
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use policy_runner::{default_policy_wasm, Policy};
+use serde_json::Value;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("policy-runner: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let mut wasm = default_policy_wasm();
+    let mut settings = Value::Object(Default::default());
+    let mut requests = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--wasm" => wasm = PathBuf::from(args.next().context("--wasm needs a path")?),
+            "--settings" => {
+                let path = args.next().context("--settings needs a JSON file")?;
+                settings = read_json(&PathBuf::from(path))?;
+            }
+            "-h" | "--help" => {
+                println!("usage: policy-runner [--wasm POLICY.wasm] [--settings SETTINGS.json] REQUEST.json...");
+                return Ok(());
+            }
+            _ => requests.push(PathBuf::from(arg)),
+        }
+    }
+    if requests.is_empty() {
+        bail!("no request files given (see --help)");
+    }
+
+    let policy = Policy::load(&wasm)?;
+    let instance = policy.instance()?;
+    println!("policy: {} (protocol {})", wasm.display(), instance.protocol_version()?);
+    let verdict = instance.validate_settings(&settings)?;
+    println!("settings: {}", serde_json::to_string(&settings)?);
+    if !verdict.valid {
+        bail!("settings rejected: {}", verdict.message.unwrap_or_default());
+    }
+    for path in requests {
+        let request = read_json(&path)?;
+        // A fresh instance per request, as policy-server evaluates them.
+        let response = policy.instance()?.validate(&request, &settings)?;
+        println!("\n== {}", path.display());
+        println!("{}", serde_json::to_string_pretty(&response)?);
+        if let Some(ops) = &response.patch_ops {
+            println!("JSONPatch (decoded):\n{}", serde_json::to_string_pretty(ops)?);
+        }
+    }
+    Ok(())
+}
+
+fn read_json(path: &PathBuf) -> Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
