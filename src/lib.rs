@@ -36,3 +36,81 @@ pub fn validate_settings(payload: &[u8]) -> CallResult {
         payload,
     ))?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kubewarden_policy_sdk::test::Testcase;
+    use serde_json::Value;
+
+    fn case(fixture: &str, accepted: bool, settings: Settings) -> Testcase<Settings> {
+        Testcase {
+            name: fixture.to_owned(),
+            fixture_file: format!("tests/fixtures/requests/{fixture}.json"),
+            expected_validation_result: accepted,
+            settings,
+        }
+    }
+
+    fn overwrite() -> Settings {
+        Settings {
+            on_conflict: namespace_scope::OnConflict::Overwrite,
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn fixtures_get_the_expected_verdicts() {
+        let cases = [
+            ("seed-prometheusrule", true, Settings::default(), false),
+            ("prometheusrule-no-matcher", true, Settings::default(), true),
+            (
+                "prometheusrule-unrendered-template",
+                true,
+                Settings::default(),
+                true,
+            ),
+            (
+                "prometheusrule-other-namespace",
+                false,
+                Settings::default(),
+                false,
+            ),
+            ("prometheusrule-other-namespace", true, overwrite(), true),
+            (
+                "prometheusrule-update-other-namespace",
+                false,
+                Settings::default(),
+                false,
+            ),
+            (
+                "prometheusrule-recording-rules",
+                true,
+                Settings::default(),
+                true,
+            ),
+            ("prometheusrule-malformed", false, overwrite(), false),
+            ("prometheusrule-delete", true, Settings::default(), false),
+            ("configmap-other-kind", true, Settings::default(), false),
+        ];
+        for (fixture, accepted, settings, mutates) in cases {
+            let response = case(fixture, accepted, settings)
+                .eval(validate)
+                .expect("policy answers");
+            assert_eq!(response.mutated_object.is_some(), mutates, "{fixture}");
+        }
+    }
+
+    #[test]
+    fn a_payload_that_is_not_a_validation_request_is_an_error_not_a_panic() {
+        assert!(validate(b"not json").is_err());
+        assert!(validate(br#"{"request": 3, "settings": {}}"#).is_err());
+    }
+
+    #[test]
+    fn validate_settings_answers_invalid_rather_than_failing() {
+        let reply: Value =
+            serde_json::from_slice(&super::validate_settings(b"[1,2]").unwrap()).unwrap();
+        assert_eq!(reply["valid"], false);
+    }
+}

@@ -72,10 +72,9 @@ impl std::fmt::Display for ScopeError {
                 "selector {selector} uses `or` between matchers, which PromQL does not support"
             ),
             ScopeError::UnsupportedNode => write!(f, "expression holds an unsupported node"),
-            ScopeError::TooDeep => write!(
-                f,
-                "expression nests deeper than {MAX_TREE_DEPTH} levels"
-            ),
+            ScopeError::TooDeep => {
+                write!(f, "expression nests deeper than {MAX_TREE_DEPTH} levels")
+            }
         }
     }
 }
@@ -139,7 +138,8 @@ fn enforce(
         });
     }
     let on_label = |m: &&Matcher| m.name == scope.label;
-    let exact = |m: &Matcher| m.op == MatchOp::Equal && m.value == scope.namespace;
+    let exact =
+        |m: &Matcher| m.name == scope.label && m.op == MatchOp::Equal && m.value == scope.namespace;
 
     // A conflict is any matcher on the label that neither selects exactly the namespace
     // nor is an unrendered template. Regexes that happen to match the namespace count too:
@@ -261,7 +261,8 @@ mod tests {
 
     #[test]
     fn exact_matcher_is_left_alone() {
-        let (out, changes) = run(r#"x{namespace="user1-test"} < 0.05"#, OnConflict::Reject).unwrap();
+        let (out, changes) =
+            run(r#"x{namespace="user1-test"} < 0.05"#, OnConflict::Reject).unwrap();
         assert!(!changes.any());
         assert_eq!(out, r#"x{namespace="user1-test"} < 0.05"#);
     }
@@ -332,6 +333,17 @@ mod tests {
             assert_eq!(once, twice);
             assert!(!changes.any(), "{text}");
         }
+    }
+
+    #[test]
+    fn an_exact_matcher_on_another_label_does_not_count() {
+        let mut e = parse(r#"x{namespace="user1-test"}"#).unwrap();
+        let s = Scope {
+            label: "kubernetes_namespace",
+            namespace: NS,
+            on_conflict: OnConflict::Reject,
+        };
+        assert_eq!(scope_expr(&mut e, &s).unwrap().added, 1);
     }
 
     #[test]

@@ -141,7 +141,10 @@ fn groups_of<'o>(object: &'o mut Value, findings: &mut Findings) -> Option<&'o m
         None | Some(Value::Null) => return None,
         Some(Value::Object(spec)) => spec,
         Some(other) => {
-            findings.reject(format!("spec must be an object, found {}", json_kind(other)));
+            findings.reject(format!(
+                "spec must be an object, found {}",
+                json_kind(other)
+            ));
             return None;
         }
     };
@@ -327,5 +330,8 @@ fn review_rule_labels(
         ));
         return;
     }
-    labels.insert(scope.label.to_owned(), Value::String(scope.namespace.to_owned()));
+    labels.insert(
+        scope.label.to_owned(),
+        Value::String(scope.namespace.to_owned()),
+    );
 }

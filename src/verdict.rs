@@ -8,9 +8,16 @@ pub const MAX_LISTED_PROBLEMS: usize = 10;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
-    Accept { warnings: Vec<String> },
-    Mutate { object: Value, warnings: Vec<String> },
-    Reject { message: String },
+    Accept {
+        warnings: Vec<String>,
+    },
+    Mutate {
+        object: Value,
+        warnings: Vec<String>,
+    },
+    Reject {
+        message: String,
+    },
 }
 
 impl Verdict {

@@ -191,7 +191,5 @@ fn wasm_in_target(file: &str) -> std::path::PathBuf {
             .to_string_lossy()
             .into_owned()
     });
-    Path::new(&target)
-        .join("wasm32-wasip1/release")
-        .join(file)
+    Path::new(&target).join("wasm32-wasip1/release").join(file)
 }

@@ -45,7 +45,11 @@ fn run() -> Result<()> {
 
     let policy = Policy::load(&wasm)?;
     let instance = policy.instance()?;
-    println!("policy: {} (protocol {})", wasm.display(), instance.protocol_version()?);
+    println!(
+        "policy: {} (protocol {})",
+        wasm.display(),
+        instance.protocol_version()?
+    );
     let verdict = instance.validate_settings(&settings)?;
     println!("settings: {}", serde_json::to_string(&settings)?);
     if !verdict.valid {
@@ -58,13 +62,17 @@ fn run() -> Result<()> {
         println!("\n== {}", path.display());
         println!("{}", serde_json::to_string_pretty(&response)?);
         if let Some(ops) = &response.patch_ops {
-            println!("JSONPatch (decoded):\n{}", serde_json::to_string_pretty(ops)?);
+            println!(
+                "JSONPatch (decoded):\n{}",
+                serde_json::to_string_pretty(ops)?
+            );
         }
     }
     Ok(())
 }
 
 fn read_json(path: &PathBuf) -> Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
 }

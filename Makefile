@@ -1,0 +1,68 @@
+# tenant-alerting-policy: build, try and test the Kubewarden policy.
+# The two commands the README gives: `make examples` and `make test`.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+
+WASM_TARGET := wasm32-wasip1
+RELEASE_WASM := target/$(WASM_TARGET)/release/tenant_alerting_policy.wasm
+EXAMPLE_SETTINGS := tests/fixtures/settings/workshop.json
+EXAMPLES := $(sort $(wildcard tests/fixtures/requests/*.json))
+SOURCES := $(shell find src tools/floor-policy/src -name '*.rs') Cargo.toml Cargo.lock
+
+.PHONY: deps examples test e2e-tests lint fmt fmt-check bench clean
+
+deps:
+	./scripts/install-deps
+
+# The policy module (and the benchmark floor, built with the same profile).
+$(RELEASE_WASM): $(SOURCES)
+	cargo build --locked --release --target $(WASM_TARGET) -p tenant-alerting-policy -p floor-policy
+
+policy.wasm: $(RELEASE_WASM)
+	cp $(RELEASE_WASM) policy.wasm
+	@echo "policy.wasm: $$(stat -c %s policy.wasm) bytes"
+
+annotated-policy.wasm: policy.wasm metadata.yml README.md
+	@if command -v kwctl >/dev/null 2>&1; then \
+	  kwctl annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm; \
+	else \
+	  echo "annotated-policy.wasm: skipped, kwctl is not on PATH"; \
+	fi
+
+# Runs the policy on the bundled example requests and prints what an admission
+# controller would answer (allowed, message, warnings, JSONPatch).
+examples: deps policy.wasm
+	cargo run --locked --quiet -p policy-runner -- --wasm policy.wasm --settings $(EXAMPLE_SETTINGS) $(EXAMPLES)
+
+# The whole suite: native unit tests, the .wasm tests, the promtool/amtool oracles.
+test: deps policy.wasm fmt-check
+	mkdir -p target
+	POLICY_WASM=$(CURDIR)/policy.wasm cargo test --locked --workspace 2>&1 | tee target/test.log
+	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
+	  END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i; exit (p == 0 || f > 0) }' target/test.log
+
+# kwctl's answers on the examples, compared with the runner's.
+e2e-tests: annotated-policy.wasm
+	@if command -v kwctl >/dev/null 2>&1; then \
+	  ./scripts/e2e-kwctl annotated-policy.wasm $(EXAMPLE_SETTINGS) $(EXAMPLES); \
+	else \
+	  echo "e2e-tests: skipped, kwctl is not on PATH (the runner's .wasm tests in 'make test' cover the same requests)"; \
+	fi
+
+lint:
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+fmt-check:
+	cargo fmt --all -- --check
+
+# Policy vs. the floor policy, warm and fresh instances; prints ratios and sizes.
+bench: deps policy.wasm
+	cargo bench --locked -p policy-runner --bench policy
+
+clean:
+	cargo clean
+	rm -f policy.wasm annotated-policy.wasm

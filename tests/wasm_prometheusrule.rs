@@ -1,0 +1,363 @@
+//! PrometheusRule scoping, driven through the release .wasm as policy-server drives it.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+const SCOPED_SEED_EXPR: &str =
+    r#"trustyai_meanshift{namespace="user1-test",subcategory="danceability"} < 0.05"#;
+
+fn defaults() -> Value {
+    json!({})
+}
+
+fn overwrite() -> Value {
+    json!({"onConflict": "overwrite"})
+}
+
+fn with_expr(expr: Value) -> Value {
+    let mut r = request("seed-prometheusrule");
+    r["object"]["spec"]["groups"][0]["rules"][0]["expr"] = expr;
+    r
+}
+
+fn message(response: &policy_runner::AdmissionResponse) -> String {
+    response
+        .status
+        .as_ref()
+        .map(|s| s.message.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn speaks_protocol_v1() {
+    assert_eq!(instance().protocol_version().unwrap(), "v1");
+}
+
+#[test]
+fn settings_are_validated_with_messages() {
+    let i = instance();
+    assert!(i.validate_settings(&defaults()).unwrap().valid);
+    assert!(i.validate_settings(&overwrite()).unwrap().valid);
+    let bad = i
+        .validate_settings(&json!({"namespaceLabel": "not a label"}))
+        .unwrap();
+    assert!(!bad.valid);
+    assert!(bad.message.unwrap().starts_with("namespaceLabel:"));
+    let typo = i.validate_settings(&json!({"onConflict": "drop"})).unwrap();
+    assert!(!typo.valid);
+    assert!(typo.message.unwrap().contains("unknown variant `drop`"));
+}
+
+#[test]
+fn seed_prometheusrule_passes_with_no_patch() {
+    let r = validate(&request("seed-prometheusrule"), &defaults());
+    assert!(r.allowed);
+    assert!(r.patch.is_none() && r.patch_type.is_none());
+    assert!(r.mutated_object.is_none());
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+#[test]
+fn missing_matcher_is_added_with_a_minimal_patch() {
+    let req = request("prometheusrule-no-matcher");
+    let r = validate(&req, &defaults());
+    assert!(r.allowed);
+    assert_eq!(r.patch_type.as_deref(), Some("JSONPatch"));
+    assert_eq!(
+        patch_ops(&r),
+        json!([{"op": "replace", "path": "/spec/groups/0/rules/0/expr", "value": SCOPED_SEED_EXPR}])
+    );
+    let mutated = r.mutated_object.as_ref().unwrap();
+    assert_eq!(
+        select(mutated, "$.spec.groups[0].rules[0].expr"),
+        SCOPED_SEED_EXPR
+    );
+    // Everything else stays as it came.
+    assert_eq!(select(mutated, "$.spec.groups[0].rules[0].for"), "10m");
+    assert_eq!(
+        r.warnings,
+        vec![r#"spec.groups[0].rules[0].expr: scoped to namespace "user1-test""#]
+    );
+    assert_idempotent(&req, &defaults(), &r);
+}
+
+#[test]
+fn unrendered_helm_template_is_replaced() {
+    let req = request("prometheusrule-unrendered-template");
+    let r = validate(&req, &defaults());
+    assert!(r.allowed);
+    assert_eq!(
+        select(
+            r.mutated_object.as_ref().unwrap(),
+            "$.spec.groups[0].rules[0].expr"
+        ),
+        SCOPED_SEED_EXPR
+    );
+    assert!(
+        r.warnings[0].contains("unrendered template"),
+        "{:?}",
+        r.warnings
+    );
+    assert_idempotent(&req, &defaults(), &r);
+}
+
+#[test]
+fn another_namespace_is_rejected_naming_group_rule_matcher_and_namespace() {
+    let r = validate(&request("prometheusrule-other-namespace"), &defaults());
+    assert!(!r.allowed);
+    let m = message(&r);
+    for part in [
+        r#"group "jukebox.rules""#,
+        r#"alert "jukebox-datadrift-alert""#,
+        "spec.groups[0].rules[0].expr",
+        r#"namespace="user2-test""#,
+        r#"namespace "user1-test""#,
+    ] {
+        assert!(m.contains(part), "{part} missing from: {m}");
+    }
+    assert!(r.patch.is_none());
+}
+
+#[test]
+fn another_namespace_is_overwritten_when_set_to() {
+    let req = request("prometheusrule-other-namespace");
+    let r = validate(&req, &overwrite());
+    assert!(r.allowed);
+    assert_eq!(
+        select(
+            r.mutated_object.as_ref().unwrap(),
+            "$.spec.groups[0].rules[0].expr"
+        ),
+        SCOPED_SEED_EXPR
+    );
+    assert_eq!(
+        r.warnings,
+        vec![
+            r#"spec.groups[0].rules[0].expr: overwrote matcher namespace="user2-test" with namespace="user1-test""#
+        ]
+    );
+    assert_idempotent(&req, &overwrite(), &r);
+}
+
+#[test]
+fn a_regex_that_matches_the_namespace_is_still_a_conflict() {
+    let req = request("prometheusrule-update-other-namespace");
+    let r = validate(&req, &defaults());
+    assert!(!r.allowed);
+    assert!(
+        message(&r).contains(r#"namespace=~"user.*""#),
+        "{}",
+        message(&r)
+    );
+    let r = validate(&req, &overwrite());
+    assert!(r.allowed);
+    assert_idempotent(&req, &overwrite(), &r);
+}
+
+#[test]
+fn recording_rules_and_aggregation_parameters_are_scoped() {
+    let req = request("prometheusrule-recording-rules");
+    let r = validate(&req, &defaults());
+    assert!(r.allowed);
+    let ops = patch_ops(&r);
+    let paths: Vec<&str> = ops
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| {
+            assert_eq!(op["op"], "replace");
+            op["path"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        ["/spec/groups/1/rules/0/expr", "/spec/groups/1/rules/1/expr"]
+    );
+    let mutated = r.mutated_object.as_ref().unwrap();
+    assert_eq!(
+        select(mutated, "$.spec.groups[1].rules[1].expr"),
+        r#"topk(scalar(max(jukebox_top_n{namespace="user1-test"})), sum by (model) (rate(http_requests_total{code=~"5..",namespace="user1-test"}[5m])))"#
+    );
+    // An integer expr (int-or-string) has no selector: left as the integer it was.
+    assert_eq!(select(mutated, "$.spec.groups[1].rules[2].expr"), &json!(1));
+    assert_idempotent(&req, &defaults(), &r);
+}
+
+#[test]
+fn malformed_objects_are_rejected_with_every_problem_located() {
+    let r = validate(&request("prometheusrule-malformed"), &defaults());
+    assert!(!r.allowed);
+    let m = message(&r);
+    assert!(
+        m.contains("(spec.groups[0].rules[0].expr): expression does not parse"),
+        "{m}"
+    );
+    assert!(
+        m.contains("spec.groups[1].rules must be a list, found an object"),
+        "{m}"
+    );
+
+    for (object_patch, expected) in [
+        (
+            json!({"spec": {"groups": {"name": "x"}}}),
+            "spec.groups must be a list, found an object",
+        ),
+        (json!({"spec": []}), "spec must be an object, found a list"),
+        (
+            json!({"spec": {"groups": [{"name": "g", "rules": [{"alert": "a"}]}]}}),
+            "(spec.groups[0].rules[0].expr) is missing",
+        ),
+        (
+            json!({"spec": {"groups": [{"name": "g", "rules": [{"alert": "a", "expr": 1.5}]}]}}),
+            "must be a string or an integer, found a number",
+        ),
+        (
+            json!({"spec": {"groups": [{"name": "g", "rules": [{"alert": 7, "expr": "up"}]}]}}),
+            "(spec.groups[0].rules[0].alert) must be a string, found a number",
+        ),
+        (
+            json!({"spec": {"groups": [{"name": "g", "rules": [{"expr": "up"}]}]}}),
+            "needs `alert`",
+        ),
+        (
+            json!({"spec": {"groups": [{"rules": []}]}}),
+            "spec.groups[0].name is missing",
+        ),
+        (
+            json!({"spec": {"groups": [{"name": "g"}, {"name": "g"}]}}),
+            "group name \"g\" is repeated",
+        ),
+        (
+            json!({"spec": {"groups": [null]}}),
+            "spec.groups[0] must be an object, found null",
+        ),
+    ] {
+        let mut req = request("seed-prometheusrule");
+        req["object"]["spec"] = object_patch["spec"].clone();
+        let r = validate(&req, &defaults());
+        assert!(!r.allowed, "{object_patch} accepted");
+        assert!(
+            message(&r).contains(expected),
+            "{object_patch}: {}",
+            message(&r)
+        );
+    }
+}
+
+#[test]
+fn integer_expressions_are_valid() {
+    let r = validate(&with_expr(json!(1)), &defaults());
+    assert!(r.allowed && r.patch.is_none(), "{:?}", r.status);
+}
+
+#[test]
+fn delete_connect_and_other_kinds_pass_untouched() {
+    for name in ["prometheusrule-delete", "configmap-other-kind"] {
+        let r = validate(&request(name), &defaults());
+        assert!(r.allowed && r.patch.is_none(), "{name}");
+    }
+    let mut connect = request("prometheusrule-no-matcher");
+    connect["operation"] = json!("CONNECT");
+    assert!(validate(&connect, &defaults()).patch.is_none());
+}
+
+#[test]
+fn exempt_namespaces_are_accepted_untouched() {
+    let settings = json!({"exemptNamespaces": ["user1-test"]});
+    let r = validate(&request("prometheusrule-other-namespace"), &settings);
+    assert!(r.allowed && r.patch.is_none());
+}
+
+#[test]
+fn rule_labels_may_not_claim_another_namespace() {
+    let mut req = request("seed-prometheusrule");
+    req["object"]["spec"]["groups"][0]["rules"][0]["labels"]["namespace"] = json!("user2-test");
+    let r = validate(&req, &defaults());
+    assert!(!r.allowed);
+    assert!(
+        message(&r).contains("spec.groups[0].rules[0].labels.namespace"),
+        "{}",
+        message(&r)
+    );
+
+    let r = validate(&req, &overwrite());
+    assert!(r.allowed);
+    assert_eq!(
+        patch_ops(&r),
+        json!([{"op": "replace", "path": "/spec/groups/0/rules/0/labels/namespace", "value": "user1-test"}])
+    );
+
+    req["object"]["spec"]["groups"][0]["rules"][0]["labels"]["namespace"] =
+        json!("{{ .Release.Namespace }}");
+    let r = validate(&req, &defaults());
+    assert!(r.allowed && r.patch.is_some());
+    assert_idempotent(&req, &defaults(), &r);
+}
+
+#[test]
+fn another_namespace_label_name_can_be_enforced() {
+    let settings = json!({"namespaceLabel": "kubernetes_namespace"});
+    let r = validate(&request("seed-prometheusrule"), &settings);
+    assert!(r.allowed);
+    assert_eq!(
+        select(
+            r.mutated_object.as_ref().unwrap(),
+            "$.spec.groups[0].rules[0].expr"
+        ),
+        r#"trustyai_meanshift{kubernetes_namespace="user1-test",namespace="user1-test",subcategory="danceability"} < 0.05"#
+    );
+}
+
+#[test]
+fn or_matcher_groups_are_rejected_not_rewritten() {
+    let r = validate(&with_expr(json!(r#"x{a="1" or b="2"}"#)), &overwrite());
+    assert!(!r.allowed);
+    assert!(
+        message(&r).contains("uses `or` between matchers"),
+        "{}",
+        message(&r)
+    );
+}
+
+#[test]
+fn deep_and_long_expressions_are_rejected_not_trapped() {
+    for (expr, expected) in [
+        (
+            format!("{}x{}", "abs(".repeat(1000), ")".repeat(1000)),
+            "the limit is 256",
+        ),
+        (vec!["x"; 20_000].join("+"), "the limit is 16384 bytes"),
+        (vec!["x"; 2000].join("+"), "the limit is 256"),
+        (
+            format!("{}x{}", "max_over_time(".repeat(400), "[5m:])".repeat(400)),
+            "the limit is 256",
+        ),
+    ] {
+        let r = validate(&with_expr(json!(expr)), &defaults());
+        assert!(!r.allowed);
+        assert!(message(&r).contains(expected), "{}", message(&r));
+    }
+    // Just under the limit is parsed, scoped and printed without trapping.
+    let expr = format!("{}x{}", "abs(".repeat(250), ")".repeat(250));
+    let r = validate(&with_expr(json!(expr)), &defaults());
+    assert!(r.allowed && r.patch.is_some());
+}
+
+#[test]
+fn every_fixture_gets_an_answer_and_mutations_are_idempotent() {
+    let dir = repo_root().join("tests/fixtures/requests");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let req = read_json(&path);
+        for settings in [defaults(), overwrite()] {
+            let r = validate(&req, &settings);
+            assert_eq!(r.uid, req["uid"].as_str().unwrap());
+            assert_idempotent(&req, &settings, &r);
+        }
+        seen += 1;
+    }
+    assert!(seen >= 9);
+}
