@@ -3,9 +3,9 @@
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde_json::Value;
 
-use crate::prometheus_rule;
 use crate::settings::Settings;
 use crate::verdict::{Findings, Verdict};
+use crate::{alertmanager_config, prometheus_rule};
 
 pub const MONITORING_GROUP: &str = "monitoring.coreos.com";
 
@@ -13,12 +13,17 @@ pub const MONITORING_GROUP: &str = "monitoring.coreos.com";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     PrometheusRule,
+    /// v1alpha1 or v1beta1: the fields this policy touches are the same in both.
+    AlertmanagerConfig,
 }
 
 pub fn target_of(request: &KubernetesAdmissionRequest) -> Option<Target> {
     let gvk = &request.kind;
     match (gvk.group.as_str(), gvk.version.as_str(), gvk.kind.as_str()) {
         (MONITORING_GROUP, "v1", "PrometheusRule") => Some(Target::PrometheusRule),
+        (MONITORING_GROUP, "v1alpha1" | "v1beta1", "AlertmanagerConfig") => {
+            Some(Target::AlertmanagerConfig)
+        }
         _ => None,
     }
 }
@@ -58,6 +63,9 @@ pub fn review(request: KubernetesAdmissionRequest, settings: &Settings) -> Verdi
     match target {
         Target::PrometheusRule => {
             prometheus_rule::review(&mut object, &namespace, settings, &mut findings)
+        }
+        Target::AlertmanagerConfig => {
+            alertmanager_config::review(&mut object, &namespace, settings, &mut findings)
         }
     }
     findings.into_verdict(object)

@@ -5,11 +5,14 @@
 //! calls and hands the request to [`admission::review`], a pure function.
 
 pub mod admission;
+pub mod alertmanager_config;
 pub mod bounded_parse;
+pub mod durations;
 pub mod namespace_scope;
 pub mod prometheus_rule;
 pub mod settings;
 pub mod verdict;
+pub mod webhook_url;
 
 use kubewarden_policy_sdk::request::ValidationRequest;
 use kubewarden_policy_sdk::wapc_guest as guest;
@@ -26,8 +29,15 @@ pub extern "C" fn wapc_init() {
 
 /// `validate`: payload `{"request": AdmissionRequest, "settings": {...}}`.
 pub fn validate(payload: &[u8]) -> CallResult {
-    let request = ValidationRequest::<Settings>::new(payload)?;
-    let verdict = admission::review(request.request, &request.settings);
+    let verdict = match serde_json::from_slice::<ValidationRequest<Settings>>(payload) {
+        Ok(request) => admission::review(request.request, &request.settings),
+        // A payload serde cannot read (JSON nested past its 128-level limit, say) is
+        // refused with serde's reason. Failing the call instead would make policy-server
+        // answer an error, and the SDK's error message echoes the whole payload.
+        Err(e) => verdict::Verdict::Reject {
+            message: format!("the admission request cannot be read: {e}"),
+        },
+    };
     Ok(serde_json::to_vec(&verdict.into_response())?)
 }
 
@@ -49,6 +59,13 @@ mod tests {
             fixture_file: format!("tests/fixtures/requests/{fixture}.json"),
             expected_validation_result: accepted,
             settings,
+        }
+    }
+
+    fn workshop() -> Settings {
+        Settings {
+            cluster_domain: "apps.cluster-abc.example.com".to_owned(),
+            ..Settings::default()
         }
     }
 
@@ -92,6 +109,43 @@ mod tests {
             ("prometheusrule-malformed", false, overwrite(), false),
             ("prometheusrule-delete", true, Settings::default(), false),
             ("configmap-other-kind", true, Settings::default(), false),
+            ("seed-alertmanagerconfig", true, workshop(), true),
+            (
+                "alertmanagerconfig-v1alpha1-correct",
+                true,
+                workshop(),
+                false,
+            ),
+            (
+                "alertmanagerconfig-v1beta1-correct",
+                true,
+                workshop(),
+                false,
+            ),
+            ("alertmanagerconfig-other-user", true, workshop(), true),
+            (
+                "alertmanagerconfig-metadata-endpoint",
+                false,
+                workshop(),
+                false,
+            ),
+            ("alertmanagerconfig-url-secret", false, workshop(), false),
+            ("alertmanagerconfig-misindented", false, workshop(), false),
+            (
+                "alertmanagerconfig-not-a-tenant-namespace",
+                false,
+                workshop(),
+                false,
+            ),
+            ("alertmanagerconfig-slack", false, workshop(), false),
+            (
+                "alertmanagerconfig-undefined-nested-receiver",
+                false,
+                workshop(),
+                false,
+            ),
+            // Without a cluster domain no listener URL can be built: refused, not guessed.
+            ("seed-alertmanagerconfig", false, Settings::default(), false),
         ];
         for (fixture, accepted, settings, mutates) in cases {
             let response = case(fixture, accepted, settings)
@@ -102,9 +156,15 @@ mod tests {
     }
 
     #[test]
-    fn a_payload_that_is_not_a_validation_request_is_an_error_not_a_panic() {
-        assert!(validate(b"not json").is_err());
-        assert!(validate(br#"{"request": 3, "settings": {}}"#).is_err());
+    fn a_payload_that_cannot_be_read_is_rejected_not_a_panic() {
+        for payload in [&b"not json"[..], br#"{"request": 3, "settings": {}}"#] {
+            let reply: Value = serde_json::from_slice(&validate(payload).unwrap()).unwrap();
+            assert_eq!(reply["accepted"], false);
+            assert!(reply["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("the admission request cannot be read:"));
+        }
     }
 
     #[test]

@@ -6,10 +6,31 @@
 use kubewarden_policy_sdk::settings::{SettingsValidationResponse, Validatable};
 use serde::{Deserialize, Serialize};
 
+use crate::durations;
 use crate::namespace_scope::OnConflict;
+use crate::webhook_url;
 
 /// Label that carries a series' namespace, as the Prometheus Operator names it.
 pub const DEFAULT_NAMESPACE_LABEL: &str = "namespace";
+/// The workshop layout: `<user>-test` and `<user>-prod`.
+pub const DEFAULT_TENANT_PATTERN: &str = "^(?P<user>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-(test|prod)$";
+/// The workshop's Tekton EventListener route, one per user.
+pub const DEFAULT_WEBHOOK_URL_TEMPLATE: &str =
+    "https://el-ct-listener-{user}-toolings.{clusterDomain}/";
+/// Long enough that a drift retraining does not clear does not start a run every 4h.
+pub const DEFAULT_REPEAT_INTERVAL: &str = "12h";
+
+/// What to do with a webhook that points at another tenant's EventListener, still holds
+/// placeholders, or has no URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum OnForeignListener {
+    /// Point it at this tenant's EventListener, with a warning.
+    #[default]
+    Rewrite,
+    /// Refuse the object.
+    Reject,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase", deny_unknown_fields)]
@@ -20,6 +41,27 @@ pub struct Settings {
     pub on_conflict: OnConflict,
     /// Namespaces whose objects are accepted untouched (e.g. the cluster's own monitoring).
     pub exempt_namespaces: Vec<String>,
+
+    /// Regular expression with a named group `user` that derives the tenant from the
+    /// namespace of an AlertmanagerConfig.
+    pub tenant_pattern: String,
+    /// The tenant's EventListener URL, with `{user}`, `{clusterDomain}`, `{namespace}`.
+    pub webhook_url_template: String,
+    /// The cluster's apps domain (`apps.cluster-abc.example.com`). Required.
+    pub cluster_domain: String,
+    pub on_foreign_listener: OnForeignListener,
+    /// Other destinations alerts may reach: URL prefixes (scheme, host, port exact; path
+    /// as a prefix).
+    pub allowed_webhook_urls: Vec<String>,
+    /// `urlSecret` hides the destination from admission; refused unless this is true.
+    pub allow_url_secret: bool,
+    /// Receiver integrations other than `webhookConfigs` that tenants may use
+    /// (e.g. `emailConfigs`); their destinations are not checked.
+    pub allowed_receiver_integrations: Vec<String>,
+    /// Set on webhooks that do not say; `null` leaves them alone.
+    pub send_resolved: Option<bool>,
+    /// Set on a top route that has none; `""` leaves it alone.
+    pub repeat_interval: String,
 }
 
 impl Default for Settings {
@@ -28,6 +70,15 @@ impl Default for Settings {
             namespace_label: DEFAULT_NAMESPACE_LABEL.to_owned(),
             on_conflict: OnConflict::Reject,
             exempt_namespaces: Vec::new(),
+            tenant_pattern: DEFAULT_TENANT_PATTERN.to_owned(),
+            webhook_url_template: DEFAULT_WEBHOOK_URL_TEMPLATE.to_owned(),
+            cluster_domain: String::new(),
+            on_foreign_listener: OnForeignListener::Rewrite,
+            allowed_webhook_urls: Vec::new(),
+            allow_url_secret: false,
+            allowed_receiver_integrations: Vec::new(),
+            send_resolved: Some(false),
+            repeat_interval: DEFAULT_REPEAT_INTERVAL.to_owned(),
         }
     }
 }
@@ -50,6 +101,45 @@ impl Validatable for Settings {
                     "exemptNamespaces[{i}]: {ns:?} is not a namespace name \
                      (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)"
                 ));
+            }
+        }
+        match regex::Regex::new(&self.tenant_pattern) {
+            Ok(re) if re.capture_names().any(|n| n == Some("user")) => {}
+            Ok(_) => problems.push(format!(
+                "tenantPattern: {:?} has no named group `user`, e.g. (?P<user>[a-z0-9-]+)",
+                self.tenant_pattern
+            )),
+            Err(e) => problems.push(format!("tenantPattern: not a regular expression: {e}")),
+        }
+        if let Err(why) = webhook_url::check_template(&self.webhook_url_template) {
+            problems.push(format!("webhookUrlTemplate: {why}"));
+        }
+        if self.cluster_domain.is_empty() {
+            problems.push(
+                "clusterDomain is required: the cluster's apps domain, e.g. apps.cluster-abc.example.com"
+                    .to_owned(),
+            );
+        } else if !is_dns_name(&self.cluster_domain) {
+            problems.push(format!(
+                "clusterDomain: {:?} is not a DNS name (lowercase labels of letters, digits and '-', joined by '.')",
+                self.cluster_domain
+            ));
+        }
+        for (i, prefix) in self.allowed_webhook_urls.iter().enumerate() {
+            if let Err(why) = webhook_url::check_allowed_prefix(prefix) {
+                problems.push(format!("allowedWebhookUrls[{i}]: {why}"));
+            }
+        }
+        for (i, name) in self.allowed_receiver_integrations.iter().enumerate() {
+            if name == "webhookConfigs" || !name.ends_with("Configs") {
+                problems.push(format!(
+                    "allowedReceiverIntegrations[{i}]: {name:?} is not another receiver integration field (e.g. \"emailConfigs\", \"slackConfigs\")"
+                ));
+            }
+        }
+        if !self.repeat_interval.is_empty() {
+            if let Err(why) = durations::parse_millis(&self.repeat_interval) {
+                problems.push(format!("repeatInterval: {why}, or \"\" to leave it unset"));
             }
         }
         if problems.is_empty() {
@@ -102,6 +192,11 @@ pub fn check_label_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
+pub fn is_dns_name(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
 /// RFC 1123 label: what Kubernetes accepts as a namespace name.
 pub fn is_dns_label(s: &str) -> bool {
     let b = s.as_bytes();
@@ -128,7 +223,68 @@ mod tests {
         assert_eq!(s, Settings::default());
         assert_eq!(s.namespace_label, "namespace");
         assert_eq!(s.on_conflict, OnConflict::Reject);
-        assert!(s.validate().is_ok());
+        assert_eq!(s.on_foreign_listener, OnForeignListener::Rewrite);
+        assert_eq!(s.send_resolved, Some(false));
+        assert_eq!(s.repeat_interval, "12h");
+        assert!(!s.allow_url_secret);
+        // Everything but the cluster domain has a default.
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .starts_with("clusterDomain is required"));
+        assert!(workshop().validate().is_ok());
+    }
+
+    fn workshop() -> Settings {
+        parse(json!({"clusterDomain": "apps.cluster-abc.example.com"}))
+    }
+
+    #[test]
+    fn null_send_resolved_means_leave_it_alone() {
+        let s = parse(json!({"clusterDomain": "apps.x.io", "sendResolved": null}));
+        assert_eq!(s.send_resolved, None);
+    }
+
+    #[test]
+    fn alertmanager_settings_are_explained() {
+        for (settings, expected) in [
+            (
+                json!({"clusterDomain": "Apps.X"}),
+                "clusterDomain: \"Apps.X\" is not a DNS name",
+            ),
+            (
+                json!({"clusterDomain": "a.io", "tenantPattern": "^(.*)-test$"}),
+                "tenantPattern: \"^(.*)-test$\" has no named group `user`",
+            ),
+            (
+                json!({"clusterDomain": "a.io", "tenantPattern": "("}),
+                "tenantPattern: not a regular expression",
+            ),
+            (
+                json!({"clusterDomain": "a.io", "webhookUrlTemplate": "https://x/{usr}"}),
+                "webhookUrlTemplate:",
+            ),
+            (
+                json!({"clusterDomain": "a.io", "allowedWebhookUrls": ["hooks.example.com"]}),
+                "allowedWebhookUrls[0]:",
+            ),
+            (
+                json!({"clusterDomain": "a.io", "allowedReceiverIntegrations": ["webhookConfigs"]}),
+                "allowedReceiverIntegrations[0]:",
+            ),
+            (
+                json!({"clusterDomain": "a.io", "repeatInterval": "12 hours"}),
+                "repeatInterval: \"12 hours\" is not a Prometheus duration",
+            ),
+        ] {
+            let err = parse(settings.clone()).validate().unwrap_err();
+            assert!(err.contains(expected), "{settings}: {err}");
+        }
+        assert!(
+            parse(json!({"clusterDomain": "a.io", "repeatInterval": ""}))
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -152,9 +308,11 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(err.contains("reserved"), "{err}");
-        assert!(parse(json!({"namespaceLabel": "kubernetes_namespace"}))
-            .validate()
-            .is_ok());
+        assert!(
+            parse(json!({"namespaceLabel": "kubernetes_namespace", "clusterDomain": "a.io"}))
+                .validate()
+                .is_ok()
+        );
     }
 
     #[test]

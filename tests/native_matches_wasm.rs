@@ -12,7 +12,10 @@ fn native_and_wasm_agree_on_every_fixture() {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let request = read_json(&path);
-        for settings in [json!({}), json!({"onConflict": "overwrite"})] {
+        let mut overwrite = workshop_settings();
+        overwrite["onConflict"] = json!("overwrite");
+        overwrite["onForeignListener"] = json!("reject");
+        for settings in [workshop_settings(), overwrite] {
             let payload =
                 serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
             let native: Value =

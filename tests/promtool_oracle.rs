@@ -66,7 +66,9 @@ fn every_admitted_prometheusrule_passes_promtool_check_rules() {
         if request["kind"]["kind"] != "PrometheusRule" || request["operation"] == "DELETE" {
             continue;
         }
-        for settings in [json!({}), json!({"onConflict": "overwrite"})] {
+        let mut overwrite = workshop_settings();
+        overwrite["onConflict"] = json!("overwrite");
+        for settings in [workshop_settings(), overwrite] {
             let Some(object) = admitted(&request, &settings) else {
                 continue;
             };
@@ -128,7 +130,7 @@ fn promtool_test(name: &str, object: &Value, test: &Value) -> (bool, String) {
 
 #[test]
 fn seed_alert_fires_on_its_own_namespace_only() {
-    let seed = admitted(&request("seed-prometheusrule"), &json!({})).unwrap();
+    let seed = admitted(&request("seed-prometheusrule"), &workshop_settings()).unwrap();
     // Own namespace drifts (p-value 0.01 for 20m): fires, with the namespace's labels.
     let test = drift_test(&seed, "0.01", "0.5", firing_in(&seed, "user1-test"));
     let (ok, out) = promtool_test("seed-own", &seed, &test);
@@ -151,7 +153,7 @@ fn a_rule_without_matcher_leaks_before_the_policy_and_not_after() {
         "the unscoped rule was expected to fire on user2-test:\n{out}"
     );
 
-    let after = admitted(&request, &json!({})).unwrap();
+    let after = admitted(&request, &workshop_settings()).unwrap();
     assert_ne!(before, after);
     let test = drift_test(&after, "0.5", "0.01", json!([]));
     let (ok, out) = promtool_test("leak-after", &after, &test);

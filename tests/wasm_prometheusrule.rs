@@ -9,11 +9,13 @@ const SCOPED_SEED_EXPR: &str =
     r#"trustyai_meanshift{namespace="user1-test",subcategory="danceability"} < 0.05"#;
 
 fn defaults() -> Value {
-    json!({})
+    workshop_settings()
 }
 
 fn overwrite() -> Value {
-    json!({"onConflict": "overwrite"})
+    let mut s = workshop_settings();
+    s["onConflict"] = json!("overwrite");
+    s
 }
 
 fn with_expr(expr: Value) -> Value {
@@ -40,12 +42,18 @@ fn settings_are_validated_with_messages() {
     let i = instance();
     assert!(i.validate_settings(&defaults()).unwrap().valid);
     assert!(i.validate_settings(&overwrite()).unwrap().valid);
+    assert!(
+        !i.validate_settings(&json!({})).unwrap().valid,
+        "clusterDomain is required"
+    );
     let bad = i
-        .validate_settings(&json!({"namespaceLabel": "not a label"}))
+        .validate_settings(&json!({"namespaceLabel": "not a label", "clusterDomain": "a.io"}))
         .unwrap();
     assert!(!bad.valid);
     assert!(bad.message.unwrap().starts_with("namespaceLabel:"));
-    let typo = i.validate_settings(&json!({"onConflict": "drop"})).unwrap();
+    let typo = i
+        .validate_settings(&json!({"onConflict": "drop", "clusterDomain": "a.io"}))
+        .unwrap();
     assert!(!typo.valid);
     assert!(typo.message.unwrap().contains("unknown variant `drop`"));
 }
@@ -265,7 +273,8 @@ fn delete_connect_and_other_kinds_pass_untouched() {
 
 #[test]
 fn exempt_namespaces_are_accepted_untouched() {
-    let settings = json!({"exemptNamespaces": ["user1-test"]});
+    let mut settings = defaults();
+    settings["exemptNamespaces"] = json!(["user1-test"]);
     let r = validate(&request("prometheusrule-other-namespace"), &settings);
     assert!(r.allowed && r.patch.is_none());
 }
@@ -298,7 +307,8 @@ fn rule_labels_may_not_claim_another_namespace() {
 
 #[test]
 fn another_namespace_label_name_can_be_enforced() {
-    let settings = json!({"namespaceLabel": "kubernetes_namespace"});
+    let mut settings = defaults();
+    settings["namespaceLabel"] = json!("kubernetes_namespace");
     let r = validate(&request("seed-prometheusrule"), &settings);
     assert!(r.allowed);
     assert_eq!(

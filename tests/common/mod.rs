@@ -22,6 +22,13 @@ pub fn request(name: &str) -> Value {
     read_json(&repo_root().join(format!("tests/fixtures/requests/{name}.json")))
 }
 
+/// The settings the examples run with: the defaults plus the required cluster domain.
+pub fn workshop_settings() -> Value {
+    read_json(&repo_root().join("tests/fixtures/settings/workshop.json"))
+}
+
+pub const LISTENER: &str = "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/";
+
 /// The compiled release .wasm, shared by every test in this binary.
 pub fn policy() -> &'static Policy {
     static POLICY: OnceLock<Policy> = OnceLock::new();

@@ -1,0 +1,368 @@
+//! Reviews an AlertmanagerConfig (`monitoring.coreos.com/v1alpha1` and `v1beta1`): its
+//! webhooks reach this tenant's own EventListener (or an admin-allowed destination) and
+//! nothing else, they do not start a retraining storm, and every route's receiver exists.
+//!
+//! The fields this policy reads and writes (`route.receiver`, `route.routes`,
+//! `route.repeatInterval`, `receivers[].webhookConfigs[].url/urlSecret/sendResolved/
+//! httpConfig`) are the same in both versions; the fields that differ (time intervals,
+//! matchers, the `urlSecret` type) are passed through untouched.
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use crate::durations;
+use crate::settings::{OnForeignListener, Settings};
+use crate::verdict::{json_kind, Findings};
+use crate::webhook_url::{self, Tenant};
+
+/// Deepest nesting of `routes` accepted; bounds the recursion any object can cause.
+pub const MAX_ROUTE_DEPTH: usize = 32;
+
+pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings: &mut Findings) {
+    let spec = match object.get_mut("spec") {
+        None | Some(Value::Null) => return,
+        Some(Value::Object(spec)) => spec,
+        Some(other) => {
+            findings.reject(format!(
+                "spec must be an object, found {}",
+                json_kind(other)
+            ));
+            return;
+        }
+    };
+    let Some(user) = tenant_user(&settings.tenant_pattern, namespace, findings) else {
+        return;
+    };
+    if settings.cluster_domain.is_empty() {
+        findings.reject(
+            "the policy's clusterDomain setting is empty, so no EventListener URL can be built; ask the cluster admin to set it".to_owned(),
+        );
+        return;
+    }
+    let tenant = Tenant {
+        user: &user,
+        namespace,
+        cluster_domain: &settings.cluster_domain,
+    };
+    let listener = webhook_url::fill(&settings.webhook_url_template, &tenant);
+
+    let receivers = review_receivers(spec, &listener, settings, findings);
+    review_route(spec, receivers.as_deref(), settings, findings);
+}
+
+/// The tenant's user name, from the namespace by `tenantPattern`.
+fn tenant_user(pattern: &str, namespace: &str, findings: &mut Findings) -> Option<String> {
+    let re = match Regex::new(pattern) {
+        Ok(re) => re,
+        Err(e) => {
+            findings.reject(format!("the policy's tenantPattern does not compile: {e}"));
+            return None;
+        }
+    };
+    let user = re
+        .captures(namespace)
+        .and_then(|c| c.name("user"))
+        .map(|m| m.as_str().to_owned())
+        .filter(|u| !u.is_empty());
+    if user.is_none() {
+        findings.reject(format!(
+            "namespace {namespace:?} does not match the tenant pattern {pattern:?}, so it has no tenant whose EventListener could receive these alerts"
+        ));
+    }
+    user
+}
+
+/// Reviews `spec.receivers`; returns their names (`None` when the field is absent).
+fn review_receivers(
+    spec: &mut Map<String, Value>,
+    listener: &str,
+    settings: &Settings,
+    findings: &mut Findings,
+) -> Option<Vec<String>> {
+    let receivers = match spec.get_mut("receivers") {
+        None | Some(Value::Null) => return None,
+        Some(Value::Array(receivers)) => receivers,
+        Some(other) => {
+            findings.reject(format!(
+                "spec.receivers must be a list, found {}",
+                json_kind(other)
+            ));
+            return Some(Vec::new());
+        }
+    };
+    let mut names: Vec<String> = Vec::with_capacity(receivers.len());
+    for (index, receiver) in receivers.iter_mut().enumerate() {
+        let at = format!("spec.receivers[{index}]");
+        let Some(receiver) = receiver.as_object_mut() else {
+            findings.reject(format!(
+                "{at} must be an object, found {}",
+                json_kind(receiver)
+            ));
+            continue;
+        };
+        let name = match receiver.get("name") {
+            Some(Value::String(name)) if !name.is_empty() => name.clone(),
+            Some(Value::String(_)) | None | Some(Value::Null) => {
+                findings.reject(format!("{at}.name is missing"));
+                String::new()
+            }
+            Some(other) => {
+                findings.reject(format!(
+                    "{at}.name must be a string, found {}",
+                    json_kind(other)
+                ));
+                String::new()
+            }
+        };
+        if !name.is_empty() {
+            if let Some(first) = names.iter().position(|n| *n == name) {
+                findings.reject(format!(
+                    "{at}: receiver name {name:?} is repeated (first at spec.receivers[{first}]); receiver names must be unique"
+                ));
+            }
+        }
+        let who = format!("receiver {name:?} ({at}");
+        for key in receiver.keys() {
+            if key.ends_with("Configs")
+                && key != "webhookConfigs"
+                && !settings.allowed_receiver_integrations.contains(key)
+            {
+                findings.reject(format!(
+                    "{who}.{key}): only webhookConfigs to this tenant's EventListener are allowed; {key} sends alerts to destinations this policy cannot check"
+                ));
+            }
+        }
+        match receiver.get_mut("webhookConfigs") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(webhooks)) => {
+                for (w, webhook) in webhooks.iter_mut().enumerate() {
+                    let path = format!("{at}.webhookConfigs[{w}]");
+                    match webhook.as_object_mut() {
+                        Some(webhook) => {
+                            review_webhook(webhook, &name, &path, listener, settings, findings)
+                        }
+                        None => findings.reject(format!(
+                            "{path} must be an object, found {}",
+                            json_kind(webhook)
+                        )),
+                    }
+                }
+            }
+            Some(other) => findings.reject(format!(
+                "{who}.webhookConfigs) must be a list, found {}",
+                json_kind(other)
+            )),
+        }
+        names.push(name);
+    }
+    Some(names)
+}
+
+fn review_webhook(
+    webhook: &mut Map<String, Value>,
+    receiver: &str,
+    path: &str,
+    listener: &str,
+    settings: &Settings,
+    findings: &mut Findings,
+) {
+    let who = |field: &str| format!("receiver {receiver:?} ({path}.{field})");
+    let has_secret = !matches!(webhook.get("urlSecret"), None | Some(Value::Null));
+    if has_secret && !settings.allow_url_secret {
+        findings.reject(format!(
+            "{}: urlSecret hides the destination from admission (and takes precedence over url); use url with this tenant's EventListener {listener:?}",
+            who("urlSecret")
+        ));
+    }
+    if let Some(Value::Object(http)) = webhook.get("httpConfig") {
+        // A proxy would carry the alert payload to a host of the tenant's choosing.
+        if let Some(key) = http
+            .keys()
+            .find(|k| k.to_ascii_lowercase().starts_with("proxy") || *k == "noProxy")
+        {
+            findings.reject(format!(
+                "{}: a proxy would send alerts through a host this policy cannot check; remove it",
+                who(&format!("httpConfig.{key}"))
+            ));
+        }
+    }
+
+    let rewrite =
+        |findings: &mut Findings, webhook: &mut Map<String, Value>, why: String| match settings
+            .on_foreign_listener
+        {
+            OnForeignListener::Rewrite => {
+                findings.changed(format!("{path}.url: {why}; set to {listener:?}"));
+                webhook.insert("url".to_owned(), Value::String(listener.to_owned()));
+            }
+            OnForeignListener::Reject => findings.reject(format!(
+                "{}: {why}; this namespace's alerts go to {listener:?}",
+                who("url")
+            )),
+        };
+    match webhook.get("url") {
+        None | Some(Value::Null) if has_secret => {}
+        None | Some(Value::Null) => rewrite(findings, webhook, "no URL".to_owned()),
+        Some(Value::String(url)) => {
+            let url = url.clone();
+            if webhook_url::same_destination(&url, listener) {
+                // Already this tenant's listener.
+            } else if webhook_url::has_unfilled_placeholder(&url) {
+                rewrite(
+                    findings,
+                    webhook,
+                    format!("{url:?} still holds placeholders"),
+                );
+            } else if webhook_url::has_listener_shape(&url, &settings.webhook_url_template) {
+                rewrite(
+                    findings,
+                    webhook,
+                    format!("{url:?} is another tenant's EventListener"),
+                );
+            } else if !settings
+                .allowed_webhook_urls
+                .iter()
+                .any(|prefix| webhook_url::allowed_by_prefix(&url, prefix))
+            {
+                findings.reject(format!(
+                    "{}: {url:?} is not this tenant's EventListener {listener:?}{}; alerts may not be sent there",
+                    who("url"),
+                    if settings.allowed_webhook_urls.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " and is not under allowedWebhookUrls {:?}",
+                            settings.allowed_webhook_urls
+                        )
+                    }
+                ));
+            }
+        }
+        Some(other) => findings.reject(format!(
+            "{} must be a string, found {}",
+            who("url"),
+            json_kind(other)
+        )),
+    }
+
+    match (webhook.get("sendResolved"), settings.send_resolved) {
+        (None | Some(Value::Null), Some(value)) => {
+            findings.changed(format!(
+                "{path}.sendResolved: set to {value} (a resolved drift should not start a second retraining run)"
+            ));
+            webhook.insert("sendResolved".to_owned(), Value::Bool(value));
+        }
+        (Some(Value::Bool(_)) | None | Some(Value::Null), _) => {}
+        (Some(other), _) => findings.reject(format!(
+            "{} must be a boolean, found {}",
+            who("sendResolved"),
+            json_kind(other)
+        )),
+    }
+}
+
+/// Reviews `spec.route`: every receiver it names exists, and the top route repeats
+/// firing notifications no more often than `repeatInterval`.
+fn review_route(
+    spec: &mut Map<String, Value>,
+    receivers: Option<&[String]>,
+    settings: &Settings,
+    findings: &mut Findings,
+) {
+    let route = match spec.get_mut("route") {
+        None | Some(Value::Null) => return,
+        Some(Value::Object(route)) => route,
+        Some(other) => {
+            findings.reject(format!(
+                "spec.route must be an object, found {}",
+                json_kind(other)
+            ));
+            return;
+        }
+    };
+    match route.get("receiver") {
+        Some(Value::String(r)) if !r.is_empty() => {}
+        _ => findings.reject(
+            "spec.route.receiver is missing: the top route must name a receiver from spec.receivers"
+                .to_owned(),
+        ),
+    }
+    check_route_receivers(route, "spec.route", receivers, 0, findings);
+
+    match route.get("repeatInterval") {
+        None | Some(Value::Null) => {
+            if !settings.repeat_interval.is_empty() {
+                findings.changed(format!(
+                    "spec.route.repeatInterval: set to {:?} (Alertmanager's 4h default would start a retraining run every 4 hours while drift persists)",
+                    settings.repeat_interval
+                ));
+                route.insert(
+                    "repeatInterval".to_owned(),
+                    Value::String(settings.repeat_interval.clone()),
+                );
+            }
+        }
+        Some(Value::String(interval)) => {
+            if let Err(why) = durations::parse_millis(interval) {
+                findings.reject(format!("spec.route.repeatInterval: {why}"));
+            }
+        }
+        Some(other) => findings.reject(format!(
+            "spec.route.repeatInterval must be a string, found {}",
+            json_kind(other)
+        )),
+    }
+}
+
+fn check_route_receivers(
+    route: &Map<String, Value>,
+    at: &str,
+    receivers: Option<&[String]>,
+    depth: usize,
+    findings: &mut Findings,
+) {
+    if depth > MAX_ROUTE_DEPTH {
+        findings.reject(format!(
+            "{at}: routes nest deeper than {MAX_ROUTE_DEPTH} levels"
+        ));
+        return;
+    }
+    match route.get("receiver") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(name)) if name.is_empty() => {}
+        Some(Value::String(name)) => match receivers {
+            None => findings.reject(format!(
+                "{at}.receiver {name:?} is not defined: the object has no spec.receivers. `receivers` belongs under `spec`, at the same depth as `route`; a list outside `spec` is dropped by the API server"
+            )),
+            Some(names) if !names.contains(name) => findings.reject(format!(
+                "{at}.receiver {name:?} is not defined in spec.receivers (defined: {names:?})"
+            )),
+            Some(_) => {}
+        },
+        Some(other) => findings.reject(format!(
+            "{at}.receiver must be a string, found {}",
+            json_kind(other)
+        )),
+    }
+    match route.get("routes") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(routes)) => {
+            for (i, child) in routes.iter().enumerate() {
+                let child_at = format!("{at}.routes[{i}]");
+                match child.as_object() {
+                    Some(child) => {
+                        check_route_receivers(child, &child_at, receivers, depth + 1, findings)
+                    }
+                    None => findings.reject(format!(
+                        "{child_at} must be an object, found {}",
+                        json_kind(child)
+                    )),
+                }
+            }
+        }
+        Some(other) => findings.reject(format!(
+            "{at}.routes must be a list, found {}",
+            json_kind(other)
+        )),
+    }
+}

@@ -1,0 +1,93 @@
+//! Prometheus durations (`1h30m`, `90s`, `1d`, `0`), as the PrometheusRule and
+//! AlertmanagerConfig CRDs accept them: integer amounts of `y w d h m s ms`, each unit
+//! at most once and in that order.
+
+/// Milliseconds in each unit, in the order the format requires.
+const UNITS: [(&str, u64); 7] = [
+    ("y", 365 * 24 * 3600 * 1000),
+    ("w", 7 * 24 * 3600 * 1000),
+    ("d", 24 * 3600 * 1000),
+    ("h", 3600 * 1000),
+    ("m", 60 * 1000),
+    ("s", 1000),
+    ("ms", 1),
+];
+
+/// Parses a Prometheus duration into milliseconds.
+pub fn parse_millis(text: &str) -> Result<u64, String> {
+    let invalid = || {
+        format!("{text:?} is not a Prometheus duration (e.g. \"90s\", \"10m\", \"1h30m\", \"1d\")")
+    };
+    if text == "0" {
+        return Ok(0);
+    }
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    let bytes = text.as_bytes();
+    let mut total: u64 = 0;
+    let mut next_unit = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return Err(invalid());
+        }
+        let amount: u64 = text[start..i].parse().map_err(|_| invalid())?;
+        let unit_start = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        let unit = &text[unit_start..i];
+        let position = UNITS[next_unit..]
+            .iter()
+            .position(|(name, _)| *name == unit)
+            .ok_or_else(invalid)?;
+        let (_, millis) = UNITS[next_unit + position];
+        next_unit += position + 1;
+        total = amount
+            .checked_mul(millis)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| format!("{text:?} is too long a duration"))?;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_prometheus_durations() {
+        assert_eq!(parse_millis("0"), Ok(0));
+        assert_eq!(parse_millis("90s"), Ok(90_000));
+        assert_eq!(parse_millis("10m"), Ok(600_000));
+        assert_eq!(parse_millis("1h30m"), Ok(5_400_000));
+        assert_eq!(parse_millis("1d"), Ok(86_400_000));
+        assert_eq!(parse_millis("1w2d"), Ok(9 * 86_400_000));
+        assert_eq!(parse_millis("1s500ms"), Ok(1500));
+        assert_eq!(parse_millis("0s"), Ok(0));
+    }
+
+    #[test]
+    fn rejects_what_prometheus_rejects() {
+        for bad in [
+            "",
+            "10",
+            "1.5h",
+            "m",
+            "30m1h",
+            "1h1h",
+            "-5m",
+            "5 m",
+            "5M",
+            "1hh",
+            "99999999999999999999y",
+        ] {
+            assert!(parse_millis(bad).is_err(), "{bad:?}");
+        }
+    }
+}

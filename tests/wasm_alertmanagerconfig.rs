@@ -1,0 +1,312 @@
+//! AlertmanagerConfig review, in both API versions, driven through the release .wasm.
+
+mod common;
+
+use common::*;
+use policy_runner::AdmissionResponse;
+use serde_json::{json, Value};
+
+fn settings_with(extra: Value) -> Value {
+    let mut s = workshop_settings();
+    for (k, v) in extra.as_object().unwrap() {
+        s[k] = v.clone();
+    }
+    s
+}
+
+fn message(r: &AdmissionResponse) -> String {
+    r.status
+        .as_ref()
+        .map(|s| s.message.clone())
+        .unwrap_or_default()
+}
+
+fn with_url(name: &str, url: Value) -> Value {
+    let mut r = request(name);
+    r["object"]["spec"]["receivers"][0]["webhookConfigs"][0]["url"] = url;
+    r
+}
+
+#[test]
+fn seed_gets_the_tenants_listener_and_storm_protection() {
+    let req = request("seed-alertmanagerconfig");
+    let r = validate(&req, &workshop_settings());
+    assert!(r.allowed, "{:?}", r.status);
+    assert_eq!(
+        patch_ops(&r),
+        json!([
+            {"op": "add", "path": "/spec/receivers/0/webhookConfigs/0/sendResolved", "value": false},
+            {"op": "replace", "path": "/spec/receivers/0/webhookConfigs/0/url", "value": LISTENER},
+            {"op": "add", "path": "/spec/route/repeatInterval", "value": "12h"},
+        ])
+    );
+    let mutated = r.mutated_object.as_ref().unwrap();
+    assert_eq!(
+        select(mutated, "$.spec.receivers[0].webhookConfigs[0].url"),
+        LISTENER
+    );
+    assert_eq!(r.warnings.len(), 3);
+    assert!(
+        r.warnings[0].contains("still holds placeholders"),
+        "{:?}",
+        r.warnings
+    );
+    assert_idempotent(&req, &workshop_settings(), &r);
+}
+
+#[test]
+fn correct_objects_in_both_versions_pass_untouched() {
+    for name in [
+        "alertmanagerconfig-v1alpha1-correct",
+        "alertmanagerconfig-v1beta1-correct",
+    ] {
+        let r = validate(&request(name), &workshop_settings());
+        assert!(r.allowed && r.patch.is_none(), "{name}: {:?}", r.status);
+        assert!(r.warnings.is_empty(), "{name}: {:?}", r.warnings);
+    }
+}
+
+#[test]
+fn same_listener_written_differently_is_left_alone() {
+    let req = with_url(
+        "alertmanagerconfig-v1beta1-correct",
+        json!("https://EL-CT-LISTENER-user1-toolings.apps.cluster-abc.example.com:443"),
+    );
+    let r = validate(&req, &workshop_settings());
+    assert!(r.allowed && r.patch.is_none(), "{:?}", patch_ops(&r));
+}
+
+#[test]
+fn another_tenants_listener_is_rewritten_or_rejected() {
+    for version in ["v1alpha1", "v1beta1"] {
+        let mut req = request("alertmanagerconfig-other-user");
+        req["kind"]["version"] = json!(version);
+        req["object"]["apiVersion"] = json!(format!("monitoring.coreos.com/{version}"));
+        let r = validate(&req, &workshop_settings());
+        assert!(r.allowed);
+        assert_eq!(
+            select(
+                r.mutated_object.as_ref().unwrap(),
+                "$.spec.receivers[0].webhookConfigs[0].url"
+            ),
+            LISTENER
+        );
+        assert!(r.warnings[0].contains("another tenant's EventListener"));
+        assert_idempotent(&req, &workshop_settings(), &r);
+
+        let r = validate(&req, &settings_with(json!({"onForeignListener": "reject"})));
+        assert!(!r.allowed);
+        let m = message(&r);
+        assert!(
+            m.contains("receiver \"default\" (spec.receivers[0].webhookConfigs[0].url)"),
+            "{m}"
+        );
+        assert!(m.contains("user2"), "{m}");
+    }
+}
+
+#[test]
+fn missing_url_is_set_or_rejected() {
+    let mut req = request("seed-alertmanagerconfig");
+    req["object"]["spec"]["receivers"][0]["webhookConfigs"][0] = json!({});
+    let r = validate(&req, &workshop_settings());
+    assert!(r.allowed);
+    assert_eq!(
+        select(
+            r.mutated_object.as_ref().unwrap(),
+            "$.spec.receivers[0].webhookConfigs[0].url"
+        ),
+        LISTENER
+    );
+    let r = validate(&req, &settings_with(json!({"onForeignListener": "reject"})));
+    assert!(
+        !r.allowed && message(&r).contains("no URL"),
+        "{}",
+        message(&r)
+    );
+}
+
+#[test]
+fn other_destinations_are_rejected_unless_allowed() {
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://prometheus-operated.openshift-monitoring.svc:9090/",
+        "https://hooks.example.com/alerts-evil",
+        "https://hooks.example.com.evil.io/alerts",
+        "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/../x/",
+    ] {
+        let req = with_url("alertmanagerconfig-v1beta1-correct", json!(url));
+        let r = validate(&req, &workshop_settings());
+        assert!(!r.allowed, "{url} accepted");
+        assert!(
+            message(&r).contains("alerts may not be sent there"),
+            "{}",
+            message(&r)
+        );
+        assert!(r.patch.is_none());
+    }
+    let allowed =
+        settings_with(json!({"allowedWebhookUrls": ["https://hooks.example.com/alerts"]}));
+    let ok = with_url(
+        "alertmanagerconfig-v1beta1-correct",
+        json!("https://hooks.example.com/alerts/team-a"),
+    );
+    let r = validate(&ok, &allowed);
+    assert!(r.allowed && r.patch.is_none(), "{:?}", r.status);
+    let evil = with_url(
+        "alertmanagerconfig-v1beta1-correct",
+        json!("https://hooks.example.com/alerts-evil"),
+    );
+    let r = validate(&evil, &allowed);
+    assert!(!r.allowed);
+    assert!(
+        message(&r).contains("allowedWebhookUrls"),
+        "{}",
+        message(&r)
+    );
+}
+
+#[test]
+fn url_secret_needs_the_admin_to_allow_it() {
+    let req = request("alertmanagerconfig-url-secret");
+    let r = validate(&req, &workshop_settings());
+    assert!(!r.allowed);
+    assert!(message(&r).contains("(spec.receivers[0].webhookConfigs[0].urlSecret)"));
+    let r = validate(&req, &settings_with(json!({"allowUrlSecret": true})));
+    assert!(r.allowed, "{:?}", r.status);
+    // The secret supplies the URL: none is added.
+    let mutated = r.mutated_object.unwrap_or_else(|| req["object"].clone());
+    assert!(mutated["spec"]["receivers"][0]["webhookConfigs"][0]
+        .get("url")
+        .is_none());
+}
+
+#[test]
+fn proxies_and_other_integrations_are_refused() {
+    let mut req = request("alertmanagerconfig-v1beta1-correct");
+    req["object"]["spec"]["receivers"][0]["webhookConfigs"][0]["httpConfig"] =
+        json!({"proxyURL": "http://evil.example.com:3128"});
+    let r = validate(&req, &workshop_settings());
+    assert!(!r.allowed);
+    assert!(
+        message(&r).contains("httpConfig.proxyURL"),
+        "{}",
+        message(&r)
+    );
+
+    let req = request("alertmanagerconfig-slack");
+    let r = validate(&req, &workshop_settings());
+    assert!(!r.allowed);
+    assert!(message(&r).contains("receiver \"team-slack\" (spec.receivers[1].slackConfigs)"));
+    let r = validate(
+        &req,
+        &settings_with(json!({"allowedReceiverIntegrations": ["slackConfigs"]})),
+    );
+    assert!(r.allowed, "{:?}", r.status);
+}
+
+#[test]
+fn storm_settings_can_be_turned_off_and_explicit_values_are_kept() {
+    let req = request("seed-alertmanagerconfig");
+    let r = validate(
+        &req,
+        &settings_with(json!({"sendResolved": null, "repeatInterval": ""})),
+    );
+    assert_eq!(
+        patch_ops(&r),
+        json!([{"op": "replace", "path": "/spec/receivers/0/webhookConfigs/0/url", "value": LISTENER}])
+    );
+    let mut req = request("seed-alertmanagerconfig");
+    req["object"]["spec"]["receivers"][0]["webhookConfigs"][0]["sendResolved"] = json!(true);
+    req["object"]["spec"]["route"]["repeatInterval"] = json!("4h");
+    let r = validate(&req, &workshop_settings());
+    assert_eq!(
+        patch_ops(&r).as_array().unwrap().len(),
+        1,
+        "{}",
+        patch_ops(&r)
+    );
+    req["object"]["spec"]["route"]["repeatInterval"] = json!("four hours");
+    let r = validate(&req, &workshop_settings());
+    assert!(!r.allowed && message(&r).contains("spec.route.repeatInterval"));
+}
+
+#[test]
+fn structure_problems_are_located() {
+    let r = validate(
+        &request("alertmanagerconfig-misindented"),
+        &workshop_settings(),
+    );
+    assert!(!r.allowed);
+    assert!(
+        message(&r).contains("`receivers` belongs under `spec`"),
+        "{}",
+        message(&r)
+    );
+
+    let r = validate(
+        &request("alertmanagerconfig-undefined-nested-receiver"),
+        &workshop_settings(),
+    );
+    assert!(!r.allowed);
+    let m = message(&r);
+    assert!(
+        m.contains("spec.route.routes[1].receiver \"retrain-now\""),
+        "{m}"
+    );
+    assert!(
+        m.contains("spec.route.routes[1].routes[0].receiver \"gone\""),
+        "{m}"
+    );
+
+    let mut dup = request("alertmanagerconfig-v1beta1-correct");
+    let first = dup["object"]["spec"]["receivers"][0].clone();
+    dup["object"]["spec"]["receivers"]
+        .as_array_mut()
+        .unwrap()
+        .push(first);
+    let r = validate(&dup, &workshop_settings());
+    assert!(!r.allowed && message(&r).contains("receiver name \"default\" is repeated"));
+
+    let mut deep = request("alertmanagerconfig-v1beta1-correct");
+    let mut route = json!({"receiver": "default"});
+    // 40 levels: deeper than the policy's bound, within serde_json's 128-level JSON limit.
+    for _ in 0..40 {
+        route = json!({"receiver": "default", "routes": [route]});
+    }
+    deep["object"]["spec"]["route"]["routes"] = json!([route]);
+    let r = validate(&deep, &workshop_settings());
+    assert!(
+        !r.allowed && message(&r).contains("deeper than 32"),
+        "{}",
+        message(&r)
+    );
+}
+
+#[test]
+fn namespaces_outside_the_tenant_pattern_are_rejected_unless_exempt() {
+    let req = request("alertmanagerconfig-not-a-tenant-namespace");
+    let r = validate(&req, &workshop_settings());
+    assert!(!r.allowed);
+    assert!(message(&r).contains("does not match the tenant pattern"));
+    let r = validate(
+        &req,
+        &settings_with(json!({"exemptNamespaces": ["shared-monitoring"]})),
+    );
+    assert!(r.allowed && r.patch.is_none());
+    // A custom pattern and template are honoured.
+    let custom = settings_with(json!({
+        "tenantPattern": "^team-(?P<user>[a-z]+)$",
+        "webhookUrlTemplate": "http://el-{user}.{namespace}.svc.cluster.local:8080/",
+    }));
+    let mut req = request("seed-alertmanagerconfig");
+    req["namespace"] = json!("team-blue");
+    let r = validate(&req, &custom);
+    assert_eq!(
+        select(
+            r.mutated_object.as_ref().unwrap(),
+            "$.spec.receivers[0].webhookConfigs[0].url"
+        ),
+        "http://el-blue.team-blue.svc.cluster.local:8080/"
+    );
+}
