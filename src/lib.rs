@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod alertmanager_config;
 pub mod bounded_parse;
+pub mod drift;
 pub mod durations;
 pub mod namespace_scope;
 pub mod prometheus_rule;

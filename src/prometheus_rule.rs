@@ -10,6 +10,8 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::bounded_parse::parse_bounded;
+use crate::drift::{self, DriftCheck};
+use crate::durations;
 use crate::namespace_scope::{is_unrendered_template, scope_expr, OnConflict, Scope};
 use crate::settings::Settings;
 use crate::verdict::{json_kind, Findings};
@@ -129,7 +131,15 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
                 ));
                 continue;
             };
-            review_rule(rule, group_index, &group_name, rule_index, &scope, findings);
+            review_rule(
+                rule,
+                group_index,
+                &group_name,
+                rule_index,
+                &scope,
+                settings,
+                findings,
+            );
         }
     }
 }
@@ -167,6 +177,7 @@ fn review_rule(
     group_name: &str,
     rule_index: usize,
     scope: &Scope,
+    settings: &Settings,
     findings: &mut Findings,
 ) {
     let mut at = RuleAt {
@@ -253,9 +264,6 @@ fn review_rule(
             return;
         }
     };
-    if !changes.any() {
-        return;
-    }
     let path = at.path("expr");
     if changes.added > 0 {
         findings.changed(format!("{path}: scoped to namespace {:?}", scope.namespace));
@@ -272,7 +280,117 @@ fn review_rule(
             scope.label, scope.namespace
         ));
     }
-    rule.insert("expr".to_owned(), Value::String(expr.to_string()));
+    let mut new_text = changes.any().then(|| expr.to_string());
+
+    if let RuleName::Alert(_) = at.rule {
+        match drift::check_alert(&expr, settings) {
+            DriftCheck::Fine => {}
+            DriftCheck::Completed {
+                expr: completed,
+                metric,
+            } => match parse_bounded(&completed) {
+                Ok(_) => {
+                    findings.changed(format!(
+                        "{path}: added the default comparison for {metric} (a bare selector fires whenever the series exists)"
+                    ));
+                    new_text = Some(completed);
+                }
+                Err(refusal) => findings.reject(format!(
+                    "{}: with its default comparison, {refusal}",
+                    at.at("expr")
+                )),
+            },
+            DriftCheck::Problems(problems) => {
+                for problem in problems {
+                    findings.reject(format!("{}: {problem}", at.at("expr")));
+                }
+            }
+        }
+        review_for(rule, &at, settings, findings);
+        add_default_labels(rule, &at, settings, findings);
+    } else {
+        // `for` and `keep_firing_for` mean nothing on a recording rule; leave them to
+        // Prometheus, which rejects them.
+    }
+    if let Some(text) = new_text {
+        rule.insert("expr".to_owned(), Value::String(text));
+    }
+}
+
+/// `for`: set to `defaultFor` when unset; refused when malformed or shorter than
+/// `minFor` (an explicit `0s` counts, an unset `for` does not).
+fn review_for(
+    rule: &mut Map<String, Value>,
+    at: &RuleAt,
+    settings: &Settings,
+    findings: &mut Findings,
+) {
+    for field in ["keep_firing_for", "for"] {
+        match rule.get(field) {
+            None | Some(Value::Null) => {
+                if field == "for" && !settings.default_for.is_empty() {
+                    findings.changed(format!(
+                        "{}: set to {:?}",
+                        at.path("for"),
+                        settings.default_for
+                    ));
+                    rule.insert(
+                        "for".to_owned(),
+                        Value::String(settings.default_for.clone()),
+                    );
+                }
+            }
+            Some(Value::String(text)) => match durations::parse_millis(text) {
+                Err(why) => findings.reject(format!("{}: {why}", at.at(field))),
+                Ok(millis) if field == "for" && !settings.min_for.is_empty() => {
+                    let min = durations::parse_millis(&settings.min_for).unwrap_or(0);
+                    if millis < min {
+                        findings.reject(format!(
+                            "{}: {text:?} is shorter than the minimum {:?}; a drift alert this quick flaps with every scrape",
+                            at.at(field),
+                            settings.min_for
+                        ));
+                    }
+                }
+                Ok(_) => {}
+            },
+            Some(other) => findings.reject(format!(
+                "{} must be a duration string, found {}",
+                at.at(field),
+                json_kind(other)
+            )),
+        }
+    }
+}
+
+fn add_default_labels(
+    rule: &mut Map<String, Value>,
+    at: &RuleAt,
+    settings: &Settings,
+    findings: &mut Findings,
+) {
+    if settings.default_labels.is_empty() {
+        return;
+    }
+    let labels = rule
+        .entry("labels")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if labels.is_null() {
+        *labels = Value::Object(Map::new());
+    }
+    // A non-object `labels` was already reported by review_rule_labels.
+    let Some(labels) = labels.as_object_mut() else {
+        return;
+    };
+    for (name, value) in &settings.default_labels {
+        if !labels.contains_key(name) {
+            findings.changed(format!(
+                "{}: set to {value:?}",
+                at.path(&format!("labels.{name}"))
+            ));
+            labels.insert(name.clone(), Value::String(value.clone()));
+        }
+    }
 }
 
 /// A rule's own `labels` must not claim another namespace: Alertmanager routes on it.

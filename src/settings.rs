@@ -3,8 +3,13 @@
 //! Every field is optional; `Default` gives the documented defaults, and `validate`
 //! explains what to fix in terms of the setting's own name.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use kubewarden_policy_sdk::settings::{SettingsValidationResponse, Validatable};
 use serde::{Deserialize, Serialize};
+
+use crate::drift::{self, DriftMetric};
 
 use crate::durations;
 use crate::namespace_scope::OnConflict;
@@ -19,6 +24,9 @@ pub const DEFAULT_WEBHOOK_URL_TEMPLATE: &str =
     "https://el-ct-listener-{user}-toolings.{clusterDomain}/";
 /// Long enough that a drift retraining does not clear does not start a run every 4h.
 pub const DEFAULT_REPEAT_INTERVAL: &str = "12h";
+
+pub const DEFAULT_FOR: &str = "10m";
+pub const DEFAULT_MIN_FOR: &str = "1m";
 
 /// What to do with a webhook that points at another tenant's EventListener, still holds
 /// placeholders, or has no URL.
@@ -62,6 +70,15 @@ pub struct Settings {
     pub send_resolved: Option<bool>,
     /// Set on a top route that has none; `""` leaves it alone.
     pub repeat_interval: String,
+
+    /// Catalog entries added to or overriding the built-in ones; `null` removes one.
+    pub drift_metrics: BTreeMap<String, Option<DriftMetric>>,
+    /// `for` set on alerting rules that have none; `""` leaves them alone.
+    pub default_for: String,
+    /// Shortest `for` accepted on an alerting rule; `""` accepts any.
+    pub min_for: String,
+    /// Labels added to alerting rules that lack them; existing values are kept.
+    pub default_labels: BTreeMap<String, String>,
 }
 
 impl Default for Settings {
@@ -79,6 +96,10 @@ impl Default for Settings {
             allowed_receiver_integrations: Vec::new(),
             send_resolved: Some(false),
             repeat_interval: DEFAULT_REPEAT_INTERVAL.to_owned(),
+            drift_metrics: BTreeMap::new(),
+            default_for: DEFAULT_FOR.to_owned(),
+            min_for: DEFAULT_MIN_FOR.to_owned(),
+            default_labels: BTreeMap::from([("severity".to_owned(), "warning".to_owned())]),
         }
     }
 }
@@ -86,6 +107,16 @@ impl Default for Settings {
 impl Settings {
     pub fn is_exempt(&self, namespace: &str) -> bool {
         self.exempt_namespaces.iter().any(|n| n == namespace)
+    }
+}
+
+impl drift::Catalog for Settings {
+    fn lookup(&self, metric: &str) -> Option<Cow<'_, DriftMetric>> {
+        match self.drift_metrics.get(metric) {
+            Some(Some(entry)) => Some(Cow::Borrowed(entry)),
+            Some(None) => None,
+            None => drift::built_in(metric).map(Cow::Owned),
+        }
     }
 }
 
@@ -142,6 +173,45 @@ impl Validatable for Settings {
                 problems.push(format!("repeatInterval: {why}, or \"\" to leave it unset"));
             }
         }
+        for (name, entry) in &self.drift_metrics {
+            if let Err(why) = check_metric_name(name) {
+                problems.push(format!("driftMetrics: {why}"));
+            }
+            if let Some(Err(why)) = entry.as_ref().map(DriftMetric::check) {
+                problems.push(format!("driftMetrics.{name}: {why}"));
+            }
+        }
+        let mut durations = [
+            ("defaultFor", &self.default_for, None),
+            ("minFor", &self.min_for, None),
+        ];
+        for (field, text, millis) in durations.iter_mut() {
+            if !text.is_empty() {
+                match durations::parse_millis(text) {
+                    Ok(ms) => *millis = Some(ms),
+                    Err(why) => problems.push(format!("{field}: {why}, or \"\" to disable")),
+                }
+            }
+        }
+        if let [(_, _, Some(default_for)), (_, _, Some(min_for))] = durations {
+            if default_for < min_for {
+                problems.push(format!(
+                    "defaultFor {:?} is shorter than minFor {:?}: rules given the default would be rejected",
+                    self.default_for, self.min_for
+                ));
+            }
+        }
+        for (name, value) in &self.default_labels {
+            if let Err(why) = check_label_name(name) {
+                problems.push(format!("defaultLabels: {why}"));
+            } else if name == &self.namespace_label {
+                problems.push(format!(
+                    "defaultLabels: {name:?} is the namespace label, which the policy sets itself"
+                ));
+            } else if value.is_empty() {
+                problems.push(format!("defaultLabels.{name}: the value is empty"));
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -192,6 +262,18 @@ pub fn check_label_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A Prometheus metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub fn check_metric_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{name:?} is not a Prometheus metric name"))
+    }
+}
+
 /// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
 pub fn is_dns_name(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(is_dns_label)
@@ -237,6 +319,60 @@ mod tests {
 
     fn workshop() -> Settings {
         parse(json!({"clusterDomain": "apps.cluster-abc.example.com"}))
+    }
+
+    #[test]
+    fn drift_settings_are_explained() {
+        for (settings, expected) in [
+            (
+                json!({"driftMetrics": {"m": {"direction": "sideways"}}}),
+                "unknown variant `sideways`",
+            ),
+            (
+                json!({"driftMetrics": {"m": {"direction": "outside", "band": [1, -1]}}}),
+                "driftMetrics.m: band [1, -1] must have lower < upper",
+            ),
+            (
+                json!({"driftMetrics": {"m": {"direction": "below", "threshold": 5, "range": [0, 1]}}}),
+                "threshold 5 must lie strictly inside the range [0, 1]",
+            ),
+            (
+                json!({"driftMetrics": {"m": {"direction": "below"}}}),
+                "needs a threshold",
+            ),
+            (
+                json!({"driftMetrics": {"bad-name": {"direction": "above", "threshold": 1}}}),
+                "not a Prometheus metric name",
+            ),
+            (
+                json!({"defaultFor": "ten minutes"}),
+                "defaultFor: \"ten minutes\" is not a Prometheus duration",
+            ),
+            (
+                json!({"minFor": "5m", "defaultFor": "1m"}),
+                "defaultFor \"1m\" is shorter than minFor \"5m\"",
+            ),
+            (
+                json!({"defaultLabels": {"namespace": "x"}}),
+                "namespace label",
+            ),
+        ] {
+            let mut v = settings.clone();
+            v["clusterDomain"] = json!("a.io");
+            let err = match serde_json::from_value::<Settings>(v) {
+                Ok(s) => s.validate().unwrap_err(),
+                Err(e) => e.to_string(),
+            };
+            assert!(err.contains(expected), "{settings}: {err}");
+        }
+        let ok = parse(
+            json!({"clusterDomain": "a.io", "defaultFor": "", "minFor": "", "driftMetrics": {"trustyai_spd": null, "my_drift_score": {"direction": "above", "threshold": 0.9, "range": [0, 1]}}}),
+        );
+        assert!(ok.validate().is_ok());
+        use crate::drift::Catalog;
+        assert!(ok.lookup("trustyai_spd").is_none());
+        assert!(ok.lookup("trustyai_meanshift").is_some());
+        assert!(ok.lookup("my_drift_score").is_some());
     }
 
     #[test]

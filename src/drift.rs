@@ -1,0 +1,484 @@
+//! Drift and fairness alerts checked against what each metric means.
+//!
+//! TrustyAI's p-value metrics signal drift *below* a threshold, FourierMMD's drift
+//! probability *above* one, and the fairness metrics outside a band. A comparison that
+//! points the wrong way fires when there is no drift; a threshold outside the metric's
+//! range never or always fires; a bare selector fires whenever the series exists.
+
+use std::borrow::Cow;
+
+use promql_parser::parser::token::{self, TokenId};
+use promql_parser::parser::{Expr, VectorSelector};
+use serde::{Deserialize, Serialize};
+
+use crate::namespace_scope::is_unrendered_template;
+
+/// Which values of a metric mean drift (or unfairness).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Direction {
+    /// Drift is a value below the threshold (p-values).
+    Below,
+    /// Drift is a value above the threshold (a probability of drift).
+    Above,
+    /// Unfair is a value outside the band.
+    Outside,
+}
+
+/// One catalog entry, as built in or written under the `driftMetrics` setting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DriftMetric {
+    pub direction: Direction,
+    /// Default threshold (`below`/`above`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// Values the metric can take; a threshold must lie strictly inside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<[f64; 2]>,
+    /// The fair band (`outside`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<[f64; 2]>,
+    /// What the metric is, for messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// TrustyAI's default significance level for its p-value tests.
+pub const P_VALUE_THRESHOLD: f64 = 0.05;
+/// The threshold TrustyAI's own FourierMMD tests use (explainability-core
+/// `FourierMMDTest`): drift is flagged when the probability that the MMD score exceeds
+/// `mean + gamma * std` is larger than it.
+pub const FOURIER_MMD_THRESHOLD: f64 = 0.8;
+
+pub const BUILT_IN_NAMES: [&str; 7] = [
+    "trustyai_meanshift",
+    "trustyai_comparemeans",
+    "trustyai_kstest",
+    "trustyai_approxkstest",
+    "trustyai_fouriermmd",
+    "trustyai_spd",
+    "trustyai_dir",
+];
+
+pub fn built_in(name: &str) -> Option<DriftMetric> {
+    let p_value = || DriftMetric {
+        direction: Direction::Below,
+        threshold: Some(P_VALUE_THRESHOLD),
+        range: Some([0.0, 1.0]),
+        band: None,
+        description: Some("a p-value".to_owned()),
+    };
+    match name {
+        "trustyai_meanshift"
+        | "trustyai_comparemeans"
+        | "trustyai_kstest"
+        | "trustyai_approxkstest" => Some(p_value()),
+        "trustyai_fouriermmd" => Some(DriftMetric {
+            direction: Direction::Above,
+            threshold: Some(FOURIER_MMD_THRESHOLD),
+            range: Some([0.0, 1.0]),
+            band: None,
+            description: Some("a probability of drift".to_owned()),
+        }),
+        "trustyai_spd" => Some(DriftMetric {
+            direction: Direction::Outside,
+            threshold: None,
+            range: Some([-1.0, 1.0]),
+            band: Some([-0.1, 0.1]),
+            description: Some("statistical parity difference".to_owned()),
+        }),
+        "trustyai_dir" => Some(DriftMetric {
+            direction: Direction::Outside,
+            threshold: None,
+            range: None,
+            band: Some([0.8, 1.2]),
+            description: Some("disparate impact ratio".to_owned()),
+        }),
+        _ => None,
+    }
+}
+
+impl DriftMetric {
+    /// Settings check for one entry.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some([lo, hi]) = self.range {
+            if !(lo < hi) {
+                return Err(format!("range [{lo}, {hi}] must have lower < upper"));
+            }
+        }
+        match self.direction {
+            Direction::Below | Direction::Above => {
+                let Some(t) = self.threshold else {
+                    return Err(format!("direction {:?} needs a threshold", self.direction));
+                };
+                if let Some([lo, hi]) = self.range {
+                    if !(lo < t && t < hi) {
+                        return Err(format!(
+                            "threshold {t} must lie strictly inside the range [{lo}, {hi}]"
+                        ));
+                    }
+                }
+            }
+            Direction::Outside => {
+                let Some([lo, hi]) = self.band else {
+                    return Err("direction outside needs a band [lower, upper]".to_owned());
+                };
+                if !(lo < hi) {
+                    return Err(format!("band [{lo}, {hi}] must have lower < upper"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn what(&self) -> &str {
+        self.description.as_deref().unwrap_or("a drift metric")
+    }
+}
+
+/// Finds catalog entries by metric name (settings first, then built-ins).
+pub trait Catalog {
+    fn lookup(&self, metric: &str) -> Option<Cow<'_, DriftMetric>>;
+}
+
+/// What checking one alerting expression found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DriftCheck {
+    /// Nothing to say (no catalog metric, or every comparison is right).
+    Fine,
+    /// A bare catalog selector: the expression with its default comparison added.
+    Completed { expr: String, metric: String },
+    /// Comparisons that point the wrong way or use thresholds out of range.
+    Problems(Vec<String>),
+}
+
+/// Checks an alerting rule's (already scoped) expression.
+pub fn check_alert(expr: &Expr, catalog: &dyn Catalog) -> DriftCheck {
+    // A bare selector (through meaning-preserving wrappers) fires whenever it exists.
+    if let Some(name) = catalog_metric(expr, catalog) {
+        let Some(metric) = catalog.lookup(name) else {
+            return DriftCheck::Fine;
+        };
+        let text = expr.to_string();
+        let completed = match (metric.direction, metric.threshold, metric.band) {
+            (Direction::Below, Some(t), _) => format!("{text} < {t}"),
+            (Direction::Above, Some(t), _) => format!("{text} > {t}"),
+            (Direction::Outside, _, Some([lo, hi])) => format!("{text} < {lo} or {text} > {hi}"),
+            _ => return DriftCheck::Fine,
+        };
+        return DriftCheck::Completed {
+            expr: completed,
+            metric: name.to_owned(),
+        };
+    }
+    let mut problems = Vec::new();
+    visit_comparisons(expr, catalog, &mut problems, 0);
+    if problems.is_empty() {
+        DriftCheck::Fine
+    } else {
+        DriftCheck::Problems(problems)
+    }
+}
+
+/// Walks every node; bounded by the parse depth limit, checked again here.
+fn visit_comparisons(expr: &Expr, catalog: &dyn Catalog, problems: &mut Vec<String>, depth: usize) {
+    if depth > crate::bounded_parse::MAX_TREE_DEPTH {
+        return;
+    }
+    let depth = depth + 1;
+    match expr {
+        Expr::Binary(b) => {
+            if b.op.is_comparison_operator() {
+                check_comparison(b.op.id(), &b.lhs, &b.rhs, catalog, problems);
+            }
+            visit_comparisons(&b.lhs, catalog, problems, depth);
+            visit_comparisons(&b.rhs, catalog, problems, depth);
+        }
+        Expr::Aggregate(a) => {
+            if let Some(p) = a.param.as_deref() {
+                visit_comparisons(p, catalog, problems, depth);
+            }
+            visit_comparisons(&a.expr, catalog, problems, depth);
+        }
+        Expr::Unary(u) => visit_comparisons(&u.expr, catalog, problems, depth),
+        Expr::Paren(p) => visit_comparisons(&p.expr, catalog, problems, depth),
+        Expr::Subquery(s) => visit_comparisons(&s.expr, catalog, problems, depth),
+        Expr::Call(c) => {
+            for arg in &c.args.args {
+                visit_comparisons(arg, catalog, problems, depth);
+            }
+        }
+        Expr::NumberLiteral(_)
+        | Expr::StringLiteral(_)
+        | Expr::VectorSelector(_)
+        | Expr::MatrixSelector(_)
+        | Expr::Extension(_) => {}
+    }
+}
+
+fn check_comparison(
+    op: TokenId,
+    lhs: &Expr,
+    rhs: &Expr,
+    catalog: &dyn Catalog,
+    problems: &mut Vec<String>,
+) {
+    // Normalise to `metric OP threshold`: `0.05 > m` reads as `m < 0.05`.
+    let (name, threshold, op) = match (
+        catalog_metric(lhs, catalog),
+        number(rhs),
+        number(lhs),
+        catalog_metric(rhs, catalog),
+    ) {
+        (Some(name), Some(t), _, _) => (name, t, op),
+        (_, _, Some(t), Some(name)) => (name, t, flip(op)),
+        _ => return,
+    };
+    let Some(metric) = catalog.lookup(name) else {
+        return;
+    };
+    let symbol = symbol(op);
+    let written = format!("{name} {symbol} {threshold}");
+    let below = op == token::T_LSS || op == token::T_LTE;
+    let above = op == token::T_GTR || op == token::T_GTE;
+    if !below && !above {
+        problems.push(format!(
+            "`{written}` is not a threshold: compare {name} ({}) with < or >",
+            metric.what()
+        ));
+        return;
+    }
+    match (metric.direction, metric.threshold, metric.band) {
+        (Direction::Below, default, _) | (Direction::Above, default, _) => {
+            let wants_below = metric.direction == Direction::Below;
+            let default = default.map_or(String::new(), |d| d.to_string());
+            let (right_op, drift_word) = if wants_below {
+                ("<", "below")
+            } else {
+                (">", "above")
+            };
+            if below != wants_below {
+                problems.push(format!(
+                    "`{written}` would fire when there is no drift: {name} is {} and drift is a value {drift_word} the threshold; write `{name} {right_op} {}`",
+                    metric.what(),
+                    if default.is_empty() { threshold.to_string() } else { default },
+                ));
+                return;
+            }
+            if let Some([lo, hi]) = metric.range {
+                if !(lo < threshold && threshold < hi) {
+                    let effect =
+                        if (wants_below && threshold <= lo) || (!wants_below && threshold >= hi) {
+                            "would never fire"
+                        } else {
+                            "would always fire"
+                        };
+                    problems.push(format!(
+                        "`{written}` {effect}: {name} is {} in [{lo}, {hi}]; use a threshold strictly inside that range",
+                        metric.what()
+                    ));
+                }
+            }
+        }
+        (Direction::Outside, _, Some([lo, hi])) => {
+            let fires_while_fair = (above && threshold < hi) || (below && threshold > lo);
+            if fires_while_fair {
+                problems.push(format!(
+                    "`{written}` would fire while {name} is fair: {} is fair inside [{lo}, {hi}]; alert on `{name} < {lo} or {name} > {hi}`",
+                    metric.what()
+                ));
+            }
+        }
+        (Direction::Outside, _, None) => {}
+    }
+}
+
+/// The catalog metric `expr` reads, through wrappers that keep its values' meaning:
+/// parentheses, `min`/`max`/`avg`/`topk`/`bottomk` aggregations, and the
+/// `*_over_time` functions that return one of the sampled values or their mean.
+pub fn catalog_metric<'e>(expr: &'e Expr, catalog: &dyn Catalog) -> Option<&'e str> {
+    let mut e = expr;
+    for _ in 0..crate::bounded_parse::MAX_TREE_DEPTH {
+        e = match e {
+            Expr::Paren(p) => &p.expr,
+            Expr::Aggregate(a) if keeps_meaning_aggregate(a.op.id()) => &a.expr,
+            Expr::Call(c) if keeps_meaning_function(c.func.name) => c.args.args.last()?,
+            Expr::Subquery(s) => &s.expr,
+            Expr::MatrixSelector(m) => return selector_metric(&m.vs, catalog),
+            Expr::VectorSelector(vs) => return selector_metric(vs, catalog),
+            _ => return None,
+        };
+    }
+    None
+}
+
+fn selector_metric<'v>(vs: &'v VectorSelector, catalog: &dyn Catalog) -> Option<&'v str> {
+    let name = vs.name.as_deref().or_else(|| {
+        vs.matchers
+            .matchers
+            .iter()
+            .find(|m| {
+                m.name == "__name__"
+                    && m.op == promql_parser::label::MatchOp::Equal
+                    && !is_unrendered_template(&m.value)
+            })
+            .map(|m| m.value.as_str())
+    })?;
+    catalog.lookup(name).map(|_| name)
+}
+
+fn keeps_meaning_aggregate(op: TokenId) -> bool {
+    [
+        token::T_MIN,
+        token::T_MAX,
+        token::T_AVG,
+        token::T_TOPK,
+        token::T_BOTTOMK,
+    ]
+    .contains(&op)
+}
+
+fn keeps_meaning_function(name: &str) -> bool {
+    matches!(
+        name,
+        "min_over_time"
+            | "max_over_time"
+            | "avg_over_time"
+            | "last_over_time"
+            | "quantile_over_time"
+    )
+}
+
+fn number(expr: &Expr) -> Option<f64> {
+    match expr {
+        Expr::NumberLiteral(n) => Some(n.val),
+        Expr::Paren(p) => number(&p.expr),
+        Expr::Unary(u) => number(&u.expr).map(|v| -v),
+        _ => None,
+    }
+}
+
+fn flip(op: TokenId) -> TokenId {
+    match op {
+        o if o == token::T_LSS => token::T_GTR,
+        o if o == token::T_LTE => token::T_GTE,
+        o if o == token::T_GTR => token::T_LSS,
+        o if o == token::T_GTE => token::T_LTE,
+        o => o,
+    }
+}
+
+fn symbol(op: TokenId) -> &'static str {
+    match op {
+        o if o == token::T_LSS => "<",
+        o if o == token::T_LTE => "<=",
+        o if o == token::T_GTR => ">",
+        o if o == token::T_GTE => ">=",
+        o if o == token::T_EQLC => "==",
+        _ => "!=",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promql_parser::parser::parse;
+
+    struct BuiltIns;
+    impl Catalog for BuiltIns {
+        fn lookup(&self, metric: &str) -> Option<Cow<'_, DriftMetric>> {
+            built_in(metric).map(Cow::Owned)
+        }
+    }
+
+    fn check(text: &str) -> DriftCheck {
+        check_alert(&parse(text).unwrap(), &BuiltIns)
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        match check(text) {
+            DriftCheck::Problems(p) => p,
+            other => panic!("{text}: expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn built_in_entries_are_valid() {
+        for name in BUILT_IN_NAMES {
+            built_in(name).unwrap().check().unwrap();
+        }
+    }
+
+    #[test]
+    fn right_way_comparisons_are_fine() {
+        for text in [
+            r#"trustyai_meanshift{subcategory="danceability"} < 0.05"#,
+            "0.05 > trustyai_meanshift",
+            "trustyai_kstest <= 0.01",
+            "trustyai_comparemeans < bool 0.05",
+            "min(trustyai_meanshift) < 0.05 and on() vector(1)",
+            "min_over_time(trustyai_approxkstest[10m]) < 0.05",
+            "trustyai_fouriermmd > 0.8",
+            "trustyai_spd > 0.1 or trustyai_spd < -0.1",
+            "trustyai_dir < 0.8",
+            "trustyai_dir > 1.5",
+            "up == 0",
+            "sum(trustyai_meanshift) > 3",
+        ] {
+            assert_eq!(check(text), DriftCheck::Fine, "{text}");
+        }
+    }
+
+    #[test]
+    fn wrong_way_is_explained() {
+        let p = problems(r#"trustyai_meanshift{subcategory="danceability"} > 0.05"#);
+        assert!(p[0].contains("would fire when there is no drift"), "{p:?}");
+        assert!(p[0].contains("write `trustyai_meanshift < 0.05`"), "{p:?}");
+        assert!(problems("0.05 < trustyai_meanshift")[0].contains("no drift"));
+        assert!(problems("max_over_time(trustyai_kstest[5m]) >= 0.05")[0].contains("no drift"));
+        assert!(
+            problems("trustyai_fouriermmd < 0.8")[0].contains("write `trustyai_fouriermmd > 0.8`")
+        );
+        assert!(problems("up > 1 and trustyai_meanshift > 0.05")[0].contains("no drift"));
+    }
+
+    #[test]
+    fn thresholds_outside_the_range_are_explained() {
+        assert!(problems("trustyai_meanshift < 5")[0].contains("would always fire"));
+        assert!(problems("trustyai_meanshift < 1")[0].contains("would always fire"));
+        assert!(problems("trustyai_meanshift < 0")[0].contains("would never fire"));
+        assert!(problems("trustyai_fouriermmd > 1")[0].contains("would never fire"));
+        assert!(problems("trustyai_meanshift < 5")[0].contains("[0, 1]"));
+    }
+
+    #[test]
+    fn bands_must_be_left_outward() {
+        assert!(
+            problems("trustyai_spd > 0.05")[0].contains("would fire while trustyai_spd is fair")
+        );
+        assert!(problems("trustyai_dir < 1")[0].contains("fair inside [0.8, 1.2]"));
+        assert!(problems("trustyai_spd == 0")[0].contains("is not a threshold"));
+    }
+
+    #[test]
+    fn bare_selectors_get_the_default_comparison() {
+        assert_eq!(
+            check(r#"trustyai_meanshift{namespace="n"}"#),
+            DriftCheck::Completed {
+                expr: r#"trustyai_meanshift{namespace="n"} < 0.05"#.to_owned(),
+                metric: "trustyai_meanshift".to_owned()
+            }
+        );
+        let DriftCheck::Completed { expr, .. } = check("trustyai_spd") else {
+            panic!()
+        };
+        assert_eq!(expr, "trustyai_spd < -0.1 or trustyai_spd > 0.1");
+        let DriftCheck::Completed { expr, .. } = check("min_over_time(trustyai_fouriermmd[5m])")
+        else {
+            panic!()
+        };
+        assert_eq!(expr, "min_over_time(trustyai_fouriermmd[5m]) > 0.8");
+        assert_eq!(check("up"), DriftCheck::Fine);
+    }
+}
