@@ -7,6 +7,8 @@
 //! httpConfig`) are the same in both versions; the fields that differ (time intervals,
 //! matchers, the `urlSecret` type) are passed through untouched.
 
+use std::cell::RefCell;
+
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -50,26 +52,47 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
     review_route(spec, receivers.as_deref(), settings, findings);
 }
 
+thread_local! {
+    /// The compiled `tenantPattern`: settings do not change within a policy instance, and
+    /// compiling it costs more than the rest of the review.
+    static TENANT_PATTERN: RefCell<Option<(String, Regex)>> = const { RefCell::new(None) };
+}
+
 /// The tenant's user name, from the namespace by `tenantPattern`.
 fn tenant_user(pattern: &str, namespace: &str, findings: &mut Findings) -> Option<String> {
-    let re = match Regex::new(pattern) {
-        Ok(re) => re,
+    let captured = TENANT_PATTERN.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let compiled = match cache.take() {
+            Some((cached, re)) if cached == pattern => (cached, re),
+            _ => (
+                pattern.to_owned(),
+                Regex::new(pattern).map_err(|e| e.to_string())?,
+            ),
+        };
+        let user = capture_user(&compiled.1, namespace);
+        *cache = Some(compiled);
+        Ok::<_, String>(user)
+    });
+    let user = match captured {
+        Ok(user) => user,
         Err(e) => {
             findings.reject(format!("the policy's tenantPattern does not compile: {e}"));
             return None;
         }
     };
-    let user = re
-        .captures(namespace)
-        .and_then(|c| c.name("user"))
-        .map(|m| m.as_str().to_owned())
-        .filter(|u| !u.is_empty());
     if user.is_none() {
         findings.reject(format!(
             "namespace {namespace:?} does not match the tenant pattern {pattern:?}, so it has no tenant whose EventListener could receive these alerts"
         ));
     }
     user
+}
+
+fn capture_user(re: &Regex, namespace: &str) -> Option<String> {
+    re.captures(namespace)
+        .and_then(|c| c.name("user"))
+        .map(|m| m.as_str().to_owned())
+        .filter(|u| !u.is_empty())
 }
 
 /// Reviews `spec.receivers`; returns their names (`None` when the field is absent).

@@ -1,1 +1,137 @@
-fn main() {}
+//! Benchmark: the policy .wasm against the floor policy (deserialize + accept), in one
+//! run, in the waPC host policy-server uses. Prints each figure, its ratio to the floor,
+//! and the module sizes. Run with `make bench`.
+//!
+//! warm:  one instance, repeated `validate` calls.
+//! fresh: a new instance per request (instantiation, `wapc_init`, lazy initialisation),
+//!        as policy-server pays on each request.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use policy_runner::{default_policy_wasm, floor_policy_wasm, Policy};
+use serde_json::{json, Value};
+
+const BATCHES: usize = 9;
+
+fn read(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json")
+}
+
+/// A PrometheusRule with `n` realistic rules: aggregations, rate, binary operators.
+fn many_rules(seed: &Value, n: usize) -> Value {
+    let mut request = seed.clone();
+    let rules: Vec<Value> = (0..n)
+        .map(|i| match i % 4 {
+            0 => json!({"record": format!("job:http_requests:rate5m_{i}"),
+                        "expr": format!(r#"sum by (job, code) (rate(http_requests_total{{code=~"5..",handler="/api/{i}"}}[5m]))"#)}),
+            1 => json!({"alert": format!("HighErrorRatio{i}"), "for": "10m", "labels": {"severity": "warning"},
+                        "expr": format!(r#"sum(rate(http_requests_total{{code=~"5..",svc="s{i}"}}[5m])) / sum(rate(http_requests_total{{svc="s{i}"}}[5m])) > 0.05"#)}),
+            2 => json!({"alert": format!("Drift{i}"), "for": "10m", "labels": {"severity": "critical"},
+                        "expr": format!(r#"min_over_time(trustyai_meanshift{{subcategory="f{i}"}}[10m]) < 0.05"#)}),
+            _ => json!({"record": format!("instance:latency:p99_{i}"),
+                        "expr": format!(r#"histogram_quantile(0.99, sum by (le, instance) (rate(request_duration_seconds_bucket{{route="r{i}"}}[5m])))"#)}),
+        })
+        .collect();
+    request["object"]["spec"]["groups"] = json!([{"name": "bench.rules", "rules": rules}]);
+    request
+}
+
+/// Median time per call over `BATCHES` batches of `per_batch` calls.
+fn median(per_batch: usize, mut f: impl FnMut()) -> Duration {
+    f(); // warm caches and lazy initialisation once
+    let mut samples: Vec<Duration> = (0..BATCHES)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..per_batch {
+                f();
+            }
+            start.elapsed() / per_batch as u32
+        })
+        .collect();
+    samples.sort();
+    samples[BATCHES / 2]
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let fixtures = root.join("tests/fixtures/requests");
+    let settings = read(&root.join("tests/fixtures/settings/workshop.json"));
+    let seed_rule = read(&fixtures.join("seed-prometheusrule.json"));
+    let requests = vec![
+        ("seed PrometheusRule", seed_rule.clone()),
+        (
+            "seed AlertmanagerConfig",
+            read(&fixtures.join("seed-alertmanagerconfig.json")),
+        ),
+        (
+            "AlertmanagerConfig needing no change",
+            read(&fixtures.join("alertmanagerconfig-v1beta1-correct.json")),
+        ),
+        ("PrometheusRule, 50 rules", many_rules(&seed_rule, 50)),
+        ("PrometheusRule, 200 rules", many_rules(&seed_rule, 200)),
+    ];
+
+    let policy_path = default_policy_wasm();
+    let floor_path = floor_policy_wasm();
+    let policy = Policy::load(&policy_path).expect("policy .wasm (make policy.wasm)");
+    let floor = Policy::load(&floor_path).expect("floor .wasm (make policy.wasm)");
+    println!(
+        "module sizes: policy {} bytes, floor {} bytes",
+        std::fs::metadata(&policy_path)
+            .map(|m| m.len())
+            .unwrap_or(0),
+        std::fs::metadata(&floor_path).map(|m| m.len()).unwrap_or(0)
+    );
+    println!("median of {BATCHES} batches; ratio = policy / floor on the same request\n");
+    println!(
+        "{:<38} {:>12} {:>12} {:>7}   {:>12} {:>12} {:>7}",
+        "request", "warm policy", "warm floor", "ratio", "fresh policy", "fresh floor", "ratio"
+    );
+
+    for (name, request) in &requests {
+        let payload =
+            serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
+        // Sanity: the policy answers this request without failing.
+        policy
+            .instance()
+            .unwrap()
+            .call("validate", &payload)
+            .expect("policy answers");
+
+        let warm_policy_instance = policy.instance().unwrap();
+        let warm_floor_instance = floor.instance().unwrap();
+        let per_batch = if name.contains("200") { 5 } else { 50 };
+        let warm_policy = median(per_batch, || {
+            warm_policy_instance.call("validate", &payload).unwrap();
+        });
+        let warm_floor = median(per_batch, || {
+            warm_floor_instance.call("validate", &payload).unwrap();
+        });
+        let fresh_policy = median(per_batch, || {
+            policy
+                .instance()
+                .unwrap()
+                .call("validate", &payload)
+                .unwrap();
+        });
+        let fresh_floor = median(per_batch, || {
+            floor
+                .instance()
+                .unwrap()
+                .call("validate", &payload)
+                .unwrap();
+        });
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+        println!(
+            "{:<38} {:>10.1}µs {:>10.1}µs {:>6.2}x   {:>10.1}µs {:>10.1}µs {:>6.2}x",
+            name,
+            warm_policy.as_secs_f64() * 1e6,
+            warm_floor.as_secs_f64() * 1e6,
+            ratio(warm_policy, warm_floor),
+            fresh_policy.as_secs_f64() * 1e6,
+            fresh_floor.as_secs_f64() * 1e6,
+            ratio(fresh_policy, fresh_floor),
+        );
+    }
+}
