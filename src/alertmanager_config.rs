@@ -13,7 +13,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use crate::durations;
-use crate::settings::{OnForeignListener, Settings};
+use crate::settings::{OnForeignListener, Settings, DEFAULT_TENANT_PATTERN};
 use crate::verdict::{json_kind, Findings};
 use crate::webhook_url::{self, Tenant};
 
@@ -60,19 +60,13 @@ thread_local! {
 
 /// The tenant's user name, from the namespace by `tenantPattern`.
 fn tenant_user(pattern: &str, namespace: &str, findings: &mut Findings) -> Option<String> {
-    let captured = TENANT_PATTERN.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        let compiled = match cache.take() {
-            Some((cached, re)) if cached == pattern => (cached, re),
-            _ => (
-                pattern.to_owned(),
-                Regex::new(pattern).map_err(|e| e.to_string())?,
-            ),
-        };
-        let user = capture_user(&compiled.1, namespace);
-        *cache = Some(compiled);
-        Ok::<_, String>(user)
-    });
+    // policy-server pays a regex compile on every fresh instance; the default pattern is
+    // matched by hand instead (a property test holds the two equal).
+    let captured = if pattern == DEFAULT_TENANT_PATTERN {
+        Ok(default_pattern_user(namespace).map(str::to_owned))
+    } else {
+        compiled_pattern_user(pattern, namespace)
+    };
     let user = match captured {
         Ok(user) => user,
         Err(e) => {
@@ -86,6 +80,36 @@ fn tenant_user(pattern: &str, namespace: &str, findings: &mut Findings) -> Optio
         ));
     }
     user
+}
+
+/// `^(?P<user>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-(test|prod)$`, by hand.
+pub fn default_pattern_user(namespace: &str) -> Option<&str> {
+    let user = namespace
+        .strip_suffix("-test")
+        .or_else(|| namespace.strip_suffix("-prod"))?;
+    let bytes = user.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let ok = !bytes.is_empty()
+        && bytes.iter().all(|b| alnum(b) || *b == b'-')
+        && alnum(&bytes[0])
+        && alnum(&bytes[bytes.len() - 1]);
+    ok.then_some(user)
+}
+
+fn compiled_pattern_user(pattern: &str, namespace: &str) -> Result<Option<String>, String> {
+    TENANT_PATTERN.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let compiled = match cache.take() {
+            Some((cached, re)) if cached == pattern => (cached, re),
+            _ => (
+                pattern.to_owned(),
+                Regex::new(pattern).map_err(|e| e.to_string())?,
+            ),
+        };
+        let user = capture_user(&compiled.1, namespace);
+        *cache = Some(compiled);
+        Ok(user)
+    })
 }
 
 fn capture_user(re: &Regex, namespace: &str) -> Option<String> {
@@ -387,5 +411,41 @@ fn check_route_receivers(
             "{at}.routes must be a list, found {}",
             json_kind(other)
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn by_regex(namespace: &str) -> Option<String> {
+        let re = Regex::new(DEFAULT_TENANT_PATTERN).unwrap();
+        capture_user(&re, namespace)
+    }
+
+    #[test]
+    fn default_pattern_by_hand_matches_the_examples() {
+        for (ns, user) in [
+            ("user1-test", Some("user1")),
+            ("user1-prod", Some("user1")),
+            ("team-a-test", Some("team-a")),
+            ("a-test-prod", Some("a-test")),
+            ("-test", None),
+            ("user1--test", None),
+            ("User1-test", None),
+            ("user1-toolings", None),
+            ("user1-test2", None),
+        ] {
+            assert_eq!(default_pattern_user(ns), user, "{ns}");
+            assert_eq!(by_regex(ns).as_deref(), user, "{ns}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn default_pattern_by_hand_equals_the_regex(ns in "[a-z0-9A-Z_.-]{0,12}(-test|-prod|-toolings|test|)") {
+            prop_assert_eq!(default_pattern_user(&ns).map(str::to_owned), by_regex(&ns));
+        }
     }
 }
