@@ -7,18 +7,42 @@
 //! `kwctl run` where kwctl is not installed).
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use wapc::WapcHost;
-use wasmtime_provider::{WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+use wasmtime_provider::{
+    EpochDeadlines, ResourceLimits, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre,
+};
 
 /// A compiled policy module, ready to be instantiated many times.
 pub struct Policy {
     pre: WasmtimeEngineProviderPre,
+    deadlines: Option<EpochDeadlines>,
 }
+
+/// Bounds on one evaluation, as policy-server sets them: a wall-clock deadline
+/// (enforced by wasmtime epoch interruption) and a cap on the instance's memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub deadline: Duration,
+    pub max_memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            deadline: Duration::from_secs(2),
+            max_memory_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// How often the epoch advances; deadlines are whole ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// One live instance of the policy: what policy-server evaluates a request in.
 pub struct Instance {
@@ -88,7 +112,46 @@ impl Policy {
             .module_bytes(bytes)
             .build_pre()
             .map_err(|e| anyhow!("cannot compile the policy module: {e}"))?;
-        Ok(Policy { pre })
+        Ok(Policy {
+            pre,
+            deadlines: None,
+        })
+    }
+
+    /// The policy under `limits`: an evaluation past the deadline or the memory cap
+    /// fails instead of running on.
+    pub fn load_with_limits(path: &Path, limits: Limits) -> Result<Self> {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read the policy module {}", path.display()))?;
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let engine = wasmtime::Engine::new(&config)
+            .map_err(|e| anyhow!("cannot configure wasmtime: {e}"))?;
+        let ticker = engine.clone();
+        // Advances the epoch for as long as the process lives (tests, benchmarks).
+        std::thread::spawn(move || loop {
+            std::thread::sleep(EPOCH_TICK);
+            ticker.increment_epoch();
+        });
+        let ticks = (limits.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let deadlines = EpochDeadlines {
+            wapc_init: ticks,
+            wapc_func: ticks,
+        };
+        let pre = WasmtimeEngineProviderBuilder::new()
+            .engine(engine)
+            .module_bytes(&bytes)
+            .enable_epoch_interruptions(deadlines)
+            .enable_resource_limits(ResourceLimits {
+                max_memory_size: Some(limits.max_memory_bytes),
+                max_table_elements: None,
+            })
+            .build_pre()
+            .map_err(|e| anyhow!("cannot compile the policy module: {e}"))?;
+        Ok(Policy {
+            pre,
+            deadlines: Some(deadlines),
+        })
     }
 
     /// A fresh instance: what policy-server pays for on each request (instantiation,
@@ -96,7 +159,7 @@ impl Policy {
     pub fn instance(&self) -> Result<Instance> {
         let engine = self
             .pre
-            .rehydrate(None)
+            .rehydrate(self.deadlines)
             .map_err(|e| anyhow!("cannot instantiate the policy: {e}"))?;
         let host = WapcHost::new(Box::new(engine), None)
             .map_err(|e| anyhow!("waPC initialisation failed: {e}"))?;

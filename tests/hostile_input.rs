@@ -1,0 +1,327 @@
+//! Hostile input, on the release .wasm under policy-server-like limits (a 2 s deadline
+//! and a 256 MiB memory cap): every request gets a clear rejection or a correct
+//! acceptance, never a trap, a timeout or a failed call.
+
+mod common;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use common::*;
+use policy_runner::{default_policy_wasm, AdmissionResponse, Limits, Policy};
+use serde_json::{json, Value};
+
+fn limited() -> &'static Policy {
+    static POLICY: OnceLock<Policy> = OnceLock::new();
+    POLICY.get_or_init(|| {
+        Policy::load_with_limits(&default_policy_wasm(), Limits::default())
+            .expect("load the policy with limits")
+    })
+}
+
+fn answer(request: &Value) -> AdmissionResponse {
+    limited()
+        .instance()
+        .expect("instantiate")
+        .validate(request, &workshop_settings())
+        .unwrap_or_else(|e| panic!("no answer within the limits: {e:#}"))
+}
+
+fn rejected_with(request: &Value, expected: &str) {
+    let r = answer(request);
+    assert!(
+        !r.allowed,
+        "accepted; expected a rejection containing {expected:?}"
+    );
+    let m = r.status.map(|s| s.message).unwrap_or_default();
+    assert!(
+        m.contains(expected),
+        "{expected:?} not in: {}",
+        &m[..m.len().min(600)]
+    );
+    assert!(m.len() < 8 * 1024, "message of {} bytes", m.len());
+}
+
+fn rule_request(rules: Value) -> Value {
+    let mut r = request("seed-prometheusrule");
+    r["object"]["spec"]["groups"] = json!([{"name": "g", "rules": rules}]);
+    r
+}
+
+fn expr_request(expr: Value) -> Value {
+    rule_request(json!([{"alert": "a", "for": "10m", "labels": {"severity": "x"}, "expr": expr}]))
+}
+
+#[test]
+fn the_limits_are_live() {
+    // A deadline of one tick cannot fit 1,900 rules: the host interrupts the policy.
+    let tight = Policy::load_with_limits(
+        &default_policy_wasm(),
+        Limits {
+            deadline: Duration::from_millis(10),
+            ..Limits::default()
+        },
+    )
+    .unwrap();
+    let rules: Vec<Value> = (0..1900)
+        .map(|i| json!({"record": format!("r{i}"), "expr": format!("sum(rate(x{i}{{a=~\"b.*\"}}[5m])) / sum(rate(y{i}[5m]))")}))
+        .collect();
+    assert!(tight
+        .instance()
+        .unwrap()
+        .validate(&rule_request(json!(rules)), &workshop_settings())
+        .is_err());
+    // A memory cap below what a 4 MB request needs stops it too.
+    let small = Policy::load_with_limits(
+        &default_policy_wasm(),
+        Limits {
+            max_memory_bytes: 3 * 1024 * 1024,
+            ..Limits::default()
+        },
+    )
+    .unwrap();
+    let mut big = request("seed-prometheusrule");
+    big["object"]["metadata"]["annotations"] = json!({"x": "y".repeat(4 * 1024 * 1024)});
+    assert!(small
+        .instance()
+        .unwrap()
+        .validate(&big, &workshop_settings())
+        .is_err());
+}
+
+#[test]
+fn expressions_nested_thousands_deep_are_rejected() {
+    for expr in [
+        format!("{}x{}", "(".repeat(5000), ")".repeat(5000)),
+        format!("{}x{}", "abs(".repeat(3000), ")".repeat(3000)),
+        format!("{}1", "-".repeat(10_000)),
+        vec!["x"; 5000].join(" and "),
+        format!("{}x{}", "sum(".repeat(3000), ")".repeat(3000)),
+    ] {
+        let r = answer(&expr_request(json!(expr)));
+        assert!(!r.allowed, "accepted a {}-byte nest", expr.len());
+    }
+    // Unbalanced brackets thousands deep: still an answer.
+    rejected_with(&expr_request(json!("(".repeat(10_000))), "limit");
+}
+
+#[test]
+fn megabyte_strings_are_rejected_or_passed_through() {
+    rejected_with(
+        &expr_request(json!(format!("x{{a=\"{}\"}}", "y".repeat(1 << 20)))),
+        "the limit is 16384 bytes",
+    );
+    // A megabyte annotation is none of the policy's business: accepted untouched.
+    let mut r = request("seed-prometheusrule");
+    r["object"]["metadata"]["annotations"] = json!({"note": "z".repeat(1 << 20)});
+    let a = answer(&r);
+    assert!(a.allowed && a.patch.is_none());
+    // A megabyte group name, alert name or URL: an answer with a bounded message.
+    let mut r =
+        rule_request(json!([{"alert": "a".repeat(1 << 20), "expr": "up > 1", "for": "5m"}]));
+    r["object"]["spec"]["groups"][0]["name"] = json!("g".repeat(1 << 20));
+    let a = answer(&r);
+    assert!(a.allowed, "{:?}", a.status.map(|s| s.message.len()));
+    let mut amc = request("alertmanagerconfig-v1beta1-correct");
+    amc["object"]["spec"]["receivers"][0]["webhookConfigs"][0]["url"] =
+        json!(format!("https://{}.example.com/", "h".repeat(1 << 20)));
+    assert!(!answer(&amc).allowed);
+}
+
+#[test]
+fn ten_thousand_rules_are_rejected_with_the_limit() {
+    let rules: Vec<Value> = (0..10_000)
+        .map(|i| json!({"record": format!("r{i}"), "expr": "up"}))
+        .collect();
+    rejected_with(
+        &rule_request(json!(rules)),
+        "the limit is 2000 per PrometheusRule",
+    );
+    // 2,000 rules, each needing a change: accepted, every one scoped.
+    let rules: Vec<Value> = (0..2000)
+        .map(|i| json!({"record": format!("r{i}"), "expr": format!("rate(x{i}[5m])")}))
+        .collect();
+    let r = answer(&rule_request(json!(rules)));
+    assert!(r.allowed);
+    assert_eq!(patch_ops(&r).as_array().unwrap().len(), 2000);
+}
+
+#[test]
+fn odd_escapes_and_unicode_get_answers() {
+    for expr in [
+        r#"x{a="\xff\xfe"}"#,
+        r#"x{a="\u0000"}"#,
+        r#"x{a="\q"}"#,
+        "x{a=\"\u{fffd}\u{202e}\"}",
+        "x{a=\"\u{1F600}\"}",
+        r#"x{a=`raw \ string`}"#,
+        "\u{feff}up",
+        "up\u{0}",
+        r#"x{"quoted.name"="v"}"#,
+    ] {
+        let r = answer(&expr_request(json!(expr)));
+        if r.allowed {
+            assert_idempotent(&expr_request(json!(expr)), &workshop_settings(), &r);
+        }
+    }
+}
+
+#[test]
+fn wrong_types_and_nulls_everywhere_are_located() {
+    for (object_spec, expected) in [
+        (json!(null), ""),
+        (json!(5), "spec must be an object, found a number"),
+        (json!({"groups": null}), ""),
+        (
+            json!({"groups": "x"}),
+            "spec.groups must be a list, found a string",
+        ),
+        (
+            json!({"groups": [null]}),
+            "spec.groups[0] must be an object, found null",
+        ),
+        (
+            json!({"groups": [{"name": 5, "rules": []}]}),
+            "spec.groups[0].name must be a string, found a number",
+        ),
+        (json!({"groups": [{"name": "g", "rules": null}]}), ""),
+        (
+            json!({"groups": [{"name": "g", "rules": [null]}]}),
+            "rules[0] must be an object, found null",
+        ),
+        (
+            json!({"groups": [{"name": "g", "rules": [{"alert": "a", "expr": null}]}]}),
+            "is missing",
+        ),
+        (
+            json!({"groups": [{"name": "g", "rules": [{"alert": "a", "expr": true}]}]}),
+            "must be a string or an integer, found a boolean",
+        ),
+        (
+            json!({"groups": [{"name": "g", "rules": [{"alert": "a", "expr": "up", "for": 5}]}]}),
+            "must be a duration string, found a number",
+        ),
+        (
+            json!({"groups": [{"name": "g", "rules": [{"alert": "a", "expr": "up", "labels": {"s": 1}}]}]}),
+            "labels.s) must be a string, found a number",
+        ),
+        (
+            json!({"groups": [{"name": "g", "rules": [{"alert": "a", "expr": "up", "labels": []}]}]}),
+            "must be a map of strings, found a list",
+        ),
+        (
+            json!({"groups": [{"name": "g", "rules": [{"record": ["r"], "expr": "up"}]}]}),
+            "record) must be a string, found a list",
+        ),
+    ] {
+        let mut r = request("seed-prometheusrule");
+        r["object"]["spec"] = object_spec.clone();
+        let a = answer(&r);
+        if expected.is_empty() {
+            assert!(
+                a.allowed && a.patch.is_none(),
+                "{object_spec}: {:?}",
+                a.status
+            );
+        } else {
+            rejected_with(&r, expected);
+        }
+    }
+    for (path, value, expected) in [
+        (
+            "/spec/receivers",
+            json!(null),
+            "not defined: the object has no spec.receivers",
+        ),
+        (
+            "/spec/receivers",
+            json!({"name": "x"}),
+            "spec.receivers must be a list",
+        ),
+        (
+            "/spec/receivers/0",
+            json!(null),
+            "spec.receivers[0] must be an object",
+        ),
+        (
+            "/spec/receivers/0/name",
+            json!(7),
+            "spec.receivers[0].name must be a string",
+        ),
+        (
+            "/spec/receivers/0/webhookConfigs",
+            json!("x"),
+            "must be a list",
+        ),
+        (
+            "/spec/receivers/0/webhookConfigs/0",
+            json!(null),
+            "must be an object",
+        ),
+        (
+            "/spec/receivers/0/webhookConfigs/0/url",
+            json!(5),
+            "url) must be a string, found a number",
+        ),
+        (
+            "/spec/receivers/0/webhookConfigs/0/sendResolved",
+            json!("no"),
+            "sendResolved) must be a boolean",
+        ),
+        ("/spec/route", json!([]), "spec.route must be an object"),
+        (
+            "/spec/route/receiver",
+            json!(null),
+            "spec.route.receiver is missing",
+        ),
+        (
+            "/spec/route",
+            json!({"receiver": "default", "routes": [null]}),
+            "spec.route.routes[0] must be an object",
+        ),
+        (
+            "/spec/route/repeatInterval",
+            json!(3),
+            "repeatInterval must be a string",
+        ),
+    ] {
+        let mut r = request("alertmanagerconfig-v1beta1-correct");
+        *r["object"].pointer_mut(path).unwrap() = value;
+        rejected_with(&r, expected);
+    }
+}
+
+#[test]
+fn unknown_fields_are_kept_and_never_patched() {
+    let mut r = request("prometheusrule-no-matcher");
+    r["object"]["spec"]["x-unknown"] = json!({"deep": [1, 2, {"three": null}]});
+    r["object"]["spec"]["groups"][0]["partial_response_strategy"] = json!("warn");
+    r["object"]["spec"]["groups"][0]["rules"][0]["x-extra"] = json!(1.5e300);
+    let a = answer(&r);
+    assert!(a.allowed);
+    let ops = patch_ops(&a);
+    assert_eq!(ops.as_array().unwrap().len(), 1, "{ops}");
+    assert_eq!(ops[0]["path"], "/spec/groups/0/rules/0/expr");
+}
+
+#[test]
+fn duplicate_groups_and_receivers_are_rejected() {
+    let mut r = request("seed-prometheusrule");
+    let g = r["object"]["spec"]["groups"][0].clone();
+    r["object"]["spec"]["groups"] = json!([g.clone(), g.clone(), g]);
+    rejected_with(
+        &r,
+        "group name \"jukebox.rules\" is repeated (first at spec.groups[0])",
+    );
+}
+
+#[test]
+fn json_nested_past_serde_limits_is_rejected_not_failed() {
+    let mut deep = json!("x");
+    for _ in 0..200 {
+        deep = json!([deep]);
+    }
+    let mut r = request("seed-prometheusrule");
+    r["object"]["spec"]["x"] = deep;
+    rejected_with(&r, "the admission request cannot be read");
+}
