@@ -1,0 +1,216 @@
+//! Properties of PromQL scoping over generated expressions: the output parses, every
+//! selector carries exactly `namespace="user1-test"`, and scoping twice equals scoping
+//! once. A batch of outputs is also judged by `promtool check rules`.
+
+use std::process::Command;
+
+use promql_parser::label::MatchOp;
+use promql_parser::parser::{parse, Expr, VectorSelector};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, TestRunner};
+use tenant_alerting_policy::namespace_scope::{scope_expr, OnConflict, Scope, ScopeError};
+
+const NS: &str = "user1-test";
+
+fn scope(on_conflict: OnConflict) -> Scope<'static> {
+    Scope {
+        label: "namespace",
+        namespace: NS,
+        on_conflict,
+    }
+}
+
+fn matcher() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(vec!["namespace", "namespace", "job", "code", "le"]),
+        prop::sample::select(vec!["=", "!=", "=~", "!~"]),
+        prop::sample::select(vec![
+            NS,
+            "user2-test",
+            "{{ .Release.Namespace }}",
+            "user1-.*",
+            "5..",
+            "a\\\"b",
+        ]),
+    )
+        .prop_map(|(label, op, value)| format!("{label}{op}\"{value}\""))
+}
+
+fn selector() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(vec![
+            "up",
+            "trustyai_meanshift",
+            "http_requests_total",
+            "job:rate:sum",
+        ]),
+        prop::collection::vec(matcher(), 0..3),
+        prop::sample::select(vec!["", " offset 5m", " @ 100"]),
+    )
+        .prop_map(|(name, matchers, modifier)| {
+            if matchers.is_empty() {
+                format!("{name}{modifier}")
+            } else {
+                format!("{name}{{{}}}{modifier}", matchers.join(", "))
+            }
+        })
+}
+
+/// Instant-vector expressions built from the node kinds the visitor must reach.
+fn vector_expr() -> impl Strategy<Value = String> {
+    selector().prop_recursive(4, 24, 2, |inner| {
+        prop_oneof![
+            inner.clone().prop_map(|e| format!("({e})")),
+            inner.clone().prop_map(|e| format!("abs({e})")),
+            inner.clone().prop_map(|e| format!("-{e}")),
+            selector().prop_map(|s| format!("rate({s}[5m])")),
+            inner.clone().prop_map(|e| format!("sum by (job) ({e})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("topk(scalar({a}), {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("quantile(scalar({a}), {b})")),
+            inner
+                .clone()
+                .prop_map(|e| format!("count_values(\"v\", {e})")),
+            inner
+                .clone()
+                .prop_map(|e| format!("max_over_time(({e})[10m:1m])")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a} + on(job) {b}")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a} and {b}")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a} unless {b}")),
+            inner.clone().prop_map(|e| format!("{e} > bool 0.5")),
+            inner
+                .clone()
+                .prop_map(|e| format!("histogram_quantile(0.9, {e})")),
+        ]
+    })
+}
+
+fn selectors(expr: &Expr, out: &mut Vec<VectorSelector>) {
+    match expr {
+        Expr::Aggregate(a) => {
+            if let Some(p) = a.param.as_deref() {
+                selectors(p, out);
+            }
+            selectors(&a.expr, out);
+        }
+        Expr::Unary(u) => selectors(&u.expr, out),
+        Expr::Binary(b) => {
+            selectors(&b.lhs, out);
+            selectors(&b.rhs, out);
+        }
+        Expr::Paren(p) => selectors(&p.expr, out),
+        Expr::Subquery(s) => selectors(&s.expr, out),
+        Expr::Call(c) => c.args.args.iter().for_each(|a| selectors(a, out)),
+        Expr::VectorSelector(vs) => out.push(vs.clone()),
+        Expr::MatrixSelector(ms) => out.push(ms.vs.clone()),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+fn assert_scoped(text: &str) -> Result<(), TestCaseError> {
+    let e = parse(text).map_err(|err| TestCaseError::fail(format!("{text}: {err}")))?;
+    let mut all = Vec::new();
+    selectors(&e, &mut all);
+    for vs in all {
+        let on_label: Vec<_> = vs
+            .matchers
+            .matchers
+            .iter()
+            .filter(|m| m.name == "namespace")
+            .collect();
+        prop_assert_eq!(on_label.len(), 1, "{}", vs);
+        prop_assert!(
+            on_label[0].op == MatchOp::Equal && on_label[0].value == NS,
+            "{}",
+            vs
+        );
+    }
+    Ok(())
+}
+
+/// Scopes `text`; `None` when the generator produced something promql-parser refuses.
+fn scoped(text: &str, on_conflict: OnConflict) -> Option<Result<String, ScopeError>> {
+    let mut e = parse(text).ok()?;
+    Some(scope_expr(&mut e, &scope(on_conflict)).map(|_| e.to_string()))
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 512, ..Config::default() })]
+
+    #[test]
+    fn overwrite_scopes_every_selector_and_is_idempotent(text in vector_expr()) {
+        let Some(result) = scoped(&text, OnConflict::Overwrite) else { return Ok(()) };
+        let once = result.map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+        assert_scoped(&once)?;
+        let mut again = parse(&once).unwrap();
+        let changes = scope_expr(&mut again, &scope(OnConflict::Overwrite)).unwrap();
+        prop_assert!(!changes.any(), "{} changed again", once);
+        prop_assert_eq!(again.to_string(), once);
+    }
+
+    #[test]
+    fn reject_either_names_a_conflict_or_scopes_everything(text in vector_expr()) {
+        let Some(result) = scoped(&text, OnConflict::Reject) else { return Ok(()) };
+        match result {
+            Ok(once) => {
+                assert_scoped(&once)?;
+                prop_assert_eq!(scoped(&once, OnConflict::Reject), Some(Ok(once.clone())));
+            }
+            Err(ScopeError::ConflictingMatcher { matcher, .. }) => {
+                prop_assert!(matcher.starts_with("namespace"), "{}", matcher);
+                prop_assert!(matcher != format!("namespace=\"{NS}\""), "{}", matcher);
+            }
+            Err(other) => prop_assert!(false, "{}: {}", text, other),
+        }
+    }
+}
+
+#[test]
+fn promtool_accepts_what_scoping_emits() {
+    let found = Command::new("promtool").arg("--version").output();
+    assert!(
+        found.map(|o| o.status.success()).unwrap_or(false),
+        "promtool is not on PATH: `make deps` installs it"
+    );
+    let mut runner = TestRunner::deterministic();
+    let strategy = vector_expr();
+    let mut rules = Vec::new();
+    let mut attempts = 0;
+    while rules.len() < 300 {
+        attempts += 1;
+        let text = strategy.new_tree(&mut runner).unwrap().current();
+        if let Some(Ok(out)) = scoped(&text, OnConflict::Overwrite) {
+            rules.push(serde_json::json!({"record": format!("generated:rule{}", rules.len()), "expr": out}));
+        }
+    }
+    // The generator must mostly produce PromQL the parser takes, or the properties above
+    // would hold vacuously.
+    assert!(
+        attempts < 450,
+        "only 300 of {attempts} generated expressions parsed"
+    );
+    eprintln!(
+        "{attempts} generated, 300 parsed; e.g. {}",
+        rules[299]["expr"]
+    );
+    let dir = std::env::temp_dir().join(format!(
+        "tenant-alerting-policy-{}-proptest",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rules.yaml");
+    let file = serde_json::json!({"groups": [{"name": "generated", "rules": rules}]});
+    std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+    let out = Command::new("promtool")
+        .arg("check")
+        .arg("rules")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool rejected scoped expressions:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
