@@ -1,7 +1,10 @@
 //! `policy-runner`: evaluates AdmissionRequest files with a policy .wasm and prints what
 //! an admission controller would answer, as `kwctl run` does.
 //!
-//!     policy-runner [--wasm POLICY.wasm] [--settings SETTINGS.json] REQUEST.json...
+//!     policy-runner [--json] [--wasm POLICY.wasm] [--settings SETTINGS.json] REQUEST.json...
+//!
+//! `--json` prints only the AdmissionResponse of each request, one JSON object a line,
+//! as `kwctl run` does (used by scripts/e2e-kwctl to compare the two).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,16 +27,18 @@ fn run() -> Result<()> {
     let mut wasm = default_policy_wasm();
     let mut settings = Value::Object(Default::default());
     let mut requests = Vec::new();
+    let mut json_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--json" => json_only = true,
             "--wasm" => wasm = PathBuf::from(args.next().context("--wasm needs a path")?),
             "--settings" => {
                 let path = args.next().context("--settings needs a JSON file")?;
                 settings = read_json(&PathBuf::from(path))?;
             }
             "-h" | "--help" => {
-                println!("usage: policy-runner [--wasm POLICY.wasm] [--settings SETTINGS.json] REQUEST.json...");
+                println!("usage: policy-runner [--json] [--wasm POLICY.wasm] [--settings SETTINGS.json] REQUEST.json...");
                 return Ok(());
             }
             _ => requests.push(PathBuf::from(arg)),
@@ -45,20 +50,26 @@ fn run() -> Result<()> {
 
     let policy = Policy::load(&wasm)?;
     let instance = policy.instance()?;
-    println!(
-        "policy: {} (protocol {})",
-        wasm.display(),
-        instance.protocol_version()?
-    );
     let verdict = instance.validate_settings(&settings)?;
-    println!("settings: {}", serde_json::to_string(&settings)?);
     if !verdict.valid {
         bail!("settings rejected: {}", verdict.message.unwrap_or_default());
+    }
+    if !json_only {
+        println!(
+            "policy: {} (protocol {})",
+            wasm.display(),
+            instance.protocol_version()?
+        );
+        println!("settings: {}", serde_json::to_string(&settings)?);
     }
     for path in requests {
         let request = read_json(&path)?;
         // A fresh instance per request, as policy-server evaluates them.
         let response = policy.instance()?.validate(&request, &settings)?;
+        if json_only {
+            println!("{}", serde_json::to_string(&response)?);
+            continue;
+        }
         println!("\n== {}", path.display());
         println!("{}", serde_json::to_string_pretty(&response)?);
         if let Some(ops) = &response.patch_ops {

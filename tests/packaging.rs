@@ -1,0 +1,236 @@
+//! Everything a Kubewarden user installs from is checked: metadata.yml, the Artifact Hub
+//! package, the manifests in policies/ (their settings validated by the .wasm itself),
+//! the workflows, and the README's settings table. Versions agree with Cargo.toml.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn yaml(path: &str) -> Value {
+    let text =
+        std::fs::read_to_string(repo_root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{path} is not YAML: {e}"))
+}
+
+fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+fn oci_url() -> String {
+    yaml("metadata.yml")["annotations"]["io.kubewarden.policy.ociUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn expected_rules() -> Value {
+    json!([
+        {"apiGroups": ["monitoring.coreos.com"], "apiVersions": ["v1"], "resources": ["prometheusrules"], "operations": ["CREATE", "UPDATE"]},
+        {"apiGroups": ["monitoring.coreos.com"], "apiVersions": ["v1alpha1", "v1beta1"], "resources": ["alertmanagerconfigs"], "operations": ["CREATE", "UPDATE"]},
+    ])
+}
+
+/// Every setting the policy understands, from its own defaults.
+fn setting_names() -> BTreeSet<String> {
+    let defaults =
+        serde_json::to_value(tenant_alerting_policy::settings::Settings::default()).unwrap();
+    defaults.as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
+fn metadata_is_complete_and_true() {
+    let m = yaml("metadata.yml");
+    assert_eq!(m["rules"], expected_rules());
+    assert_eq!(m["mutating"], true);
+    assert_eq!(m["backgroundAudit"], true);
+    assert_eq!(m["executionMode"], "kubewarden-wapc");
+    assert!(
+        m.get("contextAwareResources").is_none(),
+        "the policy reads no cluster resources"
+    );
+    let a = &m["annotations"];
+    for key in [
+        "title",
+        "version",
+        "description",
+        "author",
+        "url",
+        "source",
+        "license",
+        "ociUrl",
+        "category",
+        "severity",
+    ] {
+        let value = a[format!("io.kubewarden.policy.{key}")]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            !value.trim().is_empty(),
+            "io.kubewarden.policy.{key} is missing"
+        );
+    }
+    assert_eq!(a["io.kubewarden.policy.version"], version());
+    assert_eq!(a["io.kubewarden.policy.license"], "Apache-2.0");
+}
+
+#[test]
+fn artifacthub_package_agrees_with_metadata_and_cargo() {
+    let p = yaml("artifacthub-pkg.yml");
+    for key in [
+        "version",
+        "name",
+        "displayName",
+        "createdAt",
+        "description",
+        "license",
+        "homeURL",
+        "containersImages",
+        "keywords",
+        "links",
+        "install",
+    ] {
+        assert!(!p[key].is_null(), "artifacthub-pkg.yml lacks {key}");
+    }
+    assert_eq!(p["version"], version());
+    assert_eq!(p["name"], "tenant-alerting-policy");
+    assert_eq!(
+        p["containersImages"][0]["image"],
+        json!(format!("{}:v{}", oci_url(), version()))
+    );
+    assert!(p["links"].as_array().unwrap().iter().any(|l| l["url"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("/v{}/", version()))));
+    assert!(p["install"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("{}:v{}", oci_url(), version())));
+    let a = &p["annotations"];
+    assert_eq!(a["kubewarden/mutation"], "true");
+    assert_eq!(a["kubewarden/hidden-ui"], "false");
+    assert_eq!(
+        a["kubewarden/resources"],
+        "PrometheusRule, AlertmanagerConfig"
+    );
+    let rules: Value = serde_yaml::from_str(a["kubewarden/rules"].as_str().unwrap()).unwrap();
+    assert_eq!(rules, expected_rules());
+    let questions: Value =
+        serde_yaml::from_str(a["kubewarden/questions-ui"].as_str().unwrap()).unwrap();
+    let known = setting_names();
+    let mut asked = BTreeSet::new();
+    for q in questions["questions"].as_array().unwrap() {
+        let variable = q["variable"].as_str().unwrap();
+        assert!(
+            known.contains(variable),
+            "questions-ui asks for unknown setting {variable}"
+        );
+        assert!(
+            q["label"].is_string() && q["type"].is_string(),
+            "{variable}"
+        );
+        asked.insert(variable.to_owned());
+    }
+    assert!(
+        asked.contains("clusterDomain"),
+        "the one required setting must be asked"
+    );
+}
+
+#[test]
+fn manifests_use_kubewarden_fields_and_settings_the_wasm_accepts() {
+    let policy_spec: BTreeSet<&str> = [
+        "policyServer",
+        "module",
+        "mode",
+        "settings",
+        "rules",
+        "failurePolicy",
+        "mutating",
+        "backgroundAudit",
+        "matchPolicy",
+        "matchConditions",
+        "objectSelector",
+        "sideEffects",
+        "timeoutSeconds",
+        "timeoutEvalSeconds",
+        "message",
+    ]
+    .into();
+    let cluster_only: BTreeSet<&str> = ["namespaceSelector", "contextAwareResources"].into();
+    let module = format!("registry://{}:v{}", oci_url(), version());
+    let mut kinds = BTreeSet::new();
+    for entry in std::fs::read_dir(repo_root().join("policies")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = format!("policies/{}", path.file_name().unwrap().to_string_lossy());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with('#'),
+            "{name} should open with comments saying when to use it"
+        );
+        let m = yaml(&name);
+        assert_eq!(m["apiVersion"], "policies.kubewarden.io/v1", "{name}");
+        let kind = m["kind"].as_str().unwrap();
+        kinds.insert(kind.to_owned());
+        let spec = m["spec"].as_object().unwrap();
+        for key in spec.keys() {
+            let allowed = policy_spec.contains(key.as_str())
+                || (kind == "ClusterAdmissionPolicy" && cluster_only.contains(key.as_str()));
+            assert!(allowed, "{name}: spec.{key} is not a {kind} field");
+        }
+        match kind {
+            "ClusterAdmissionPolicy" => assert!(m["metadata"]["namespace"].is_null(), "{name}"),
+            "AdmissionPolicy" => assert!(m["metadata"]["namespace"].is_string(), "{name}"),
+            other => panic!("{name}: unexpected kind {other}"),
+        }
+        assert!(
+            matches!(spec["mode"].as_str(), Some("protect" | "monitor")),
+            "{name}"
+        );
+        assert_eq!(spec["mutating"], true, "{name}: the policy mutates");
+        assert_eq!(spec["module"], json!(module), "{name}");
+        assert_eq!(spec["rules"], expected_rules(), "{name}");
+        let verdict = instance().validate_settings(&spec["settings"]).unwrap();
+        assert!(
+            verdict.valid,
+            "{name}: settings rejected by the .wasm: {:?}",
+            verdict.message
+        );
+        assert!(
+            std::fs::read_to_string(repo_root().join("README.md"))
+                .unwrap()
+                .contains(&name),
+            "README does not mention {name}"
+        );
+    }
+    assert!(kinds.contains("ClusterAdmissionPolicy") && kinds.contains("AdmissionPolicy"));
+}
+
+#[test]
+fn workflows_run_the_test_command_and_publish_where_the_readme_says() {
+    let ci = std::fs::read_to_string(repo_root().join(".github/workflows/ci.yml")).unwrap();
+    yaml(".github/workflows/ci.yml");
+    assert!(ci.contains("run: make test"));
+    let release =
+        std::fs::read_to_string(repo_root().join(".github/workflows/release.yml")).unwrap();
+    yaml(".github/workflows/release.yml");
+    for part in ["make test", "make annotated-policy.wasm", "kwctl push", "ghcr.io/${{ github.repository_owner }}/policies/tenant-alerting-policy:${{ github.ref_name }}", "gh release"] {
+        assert!(release.contains(part), "release.yml lacks {part}");
+    }
+    assert!(std::fs::read_to_string(repo_root().join(".ci/run"))
+        .unwrap()
+        .contains("make test"));
+}
+
+#[test]
+fn readme_documents_every_setting() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    for name in setting_names() {
+        assert!(
+            readme.contains(&format!("| `{name}` |")),
+            "README's settings table lacks {name}"
+        );
+    }
+}
