@@ -57,9 +57,9 @@ pub fn parse_bounded(text: &str) -> Result<Expr, ParseRefusal> {
 /// (call, aggregation, group) whose `( )` encloses the leaf, or an operator token
 /// (binary, unary, set, comparison, or the `[` of a range or subquery) that sits directly
 /// in one of the parenthesis groups enclosing the leaf. So the depth is at most the
-/// largest sum, over a chain of nested groups, of (operator tokens directly in the group
-/// + 1). It over-counts (label lists like `by (a)` are groups, a `-` in `1e-3` counts),
-/// which only makes it safer. Linear time; its stack is a `Vec` on the heap.
+/// largest sum, over a chain of nested groups, of one plus the operator tokens directly in
+/// the group. It over-counts (label lists like `by (a)` are groups, a `-` in `1e-3`
+/// counts), which only makes it safer. Linear time; its stack is a `Vec` on the heap.
 pub fn depth_bound(text: &str) -> usize {
     // One entry per open group: (operators directly in it + 1, deepest child group).
     let mut groups: Vec<(usize, usize)> = vec![(1, 0)];

@@ -103,7 +103,7 @@ impl DriftMetric {
     /// Settings check for one entry.
     pub fn check(&self) -> Result<(), String> {
         if let Some([lo, hi]) = self.range {
-            if !(lo < hi) {
+            if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
                 return Err(format!("range [{lo}, {hi}] must have lower < upper"));
             }
         }
@@ -124,7 +124,7 @@ impl DriftMetric {
                 let Some([lo, hi]) = self.band else {
                     return Err("direction outside needs a band [lower, upper]".to_owned());
                 };
-                if !(lo < hi) {
+                if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
                     return Err(format!("band [{lo}, {hi}] must have lower < upper"));
                 }
             }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
@@ -30,7 +30,7 @@ fn scratch_dir(name: &str) -> PathBuf {
 
 /// The rule file Prometheus would load for a PrometheusRule (its `spec`, as the operator
 /// writes it into the rule ConfigMap). JSON is YAML, so it is written as JSON.
-fn write_rule_file(dir: &PathBuf, object: &Value) -> PathBuf {
+fn write_rule_file(dir: &Path, object: &Value) -> PathBuf {
     let path = dir.join("rules.yaml");
     let file = json!({"groups": object["spec"]["groups"]});
     std::fs::write(&path, serde_json::to_vec_pretty(&file).unwrap()).unwrap();

@@ -82,7 +82,7 @@ fn run() -> Result<()> {
     Ok(())
 }
 
-fn read_json(path: &PathBuf) -> Result<Value> {
+fn read_json(path: &std::path::Path) -> Result<Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
