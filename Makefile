@@ -10,7 +10,7 @@ EXAMPLE_SETTINGS := tests/fixtures/settings/workshop.json
 EXAMPLES := $(sort $(wildcard tests/fixtures/requests/*.json))
 SOURCES := $(shell find src tools/floor-policy/src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: deps examples test e2e-tests lint fmt fmt-check bench clean
+.PHONY: deps examples test e2e-tests lint fmt fmt-check bench fuzz clean
 
 deps:
 	./scripts/install-deps
@@ -19,9 +19,11 @@ deps:
 $(RELEASE_WASM): $(SOURCES)
 	cargo build --locked --release --target $(WASM_TARGET) -p tenant-alerting-policy -p floor-policy
 
-policy.wasm: $(RELEASE_WASM)
-	cp $(RELEASE_WASM) policy.wasm
-	@echo "policy.wasm: $$(stat -c %s policy.wasm) bytes"
+# The shipped module: the release build, pre-initialised (tools/preinit) so that each
+# fresh instance policy-server creates starts with promql-parser's tables built.
+policy.wasm: $(RELEASE_WASM) tools/preinit/src/main.rs
+	cargo run --locked --quiet -p preinit -- $(RELEASE_WASM) policy.wasm
+	@echo "policy.wasm: $$(stat -c %s policy.wasm) bytes (release build: $$(stat -c %s $(RELEASE_WASM)) bytes)"
 
 annotated-policy.wasm: policy.wasm metadata.yml README.md
 	@if command -v kwctl >/dev/null 2>&1; then \
@@ -61,7 +63,12 @@ fmt-check:
 
 # Policy vs. the floor policy, warm and fresh instances; prints ratios and sizes.
 bench: deps policy.wasm
-	cargo bench --locked -p policy-runner --bench policy
+	POLICY_WASM=$(CURDIR)/policy.wasm cargo bench --locked -p policy-runner --bench policy
+
+# Structured fuzzing of the native validate entry (nightly + cargo-fuzz); not in CI.
+FUZZ_SECONDS ?= 600
+fuzz:
+	cd fuzz && cargo +nightly fuzz run validate corpus/validate -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=8192
 
 clean:
 	cargo clean

@@ -234,3 +234,24 @@ fn readme_documents_every_setting() {
         );
     }
 }
+
+#[test]
+fn the_module_under_test_speaks_wapc_and_the_shipped_one_is_preinitialised() {
+    let path = policy_runner::default_policy_wasm();
+    let exports = policy_runner::module_exports(&path).unwrap();
+    for name in ["wapc_init", "__guest_call"] {
+        assert!(
+            exports.iter().any(|e| e == name),
+            "{} lacks {name}",
+            path.display()
+        );
+    }
+    if std::env::var_os("POLICY_WASM").is_some() {
+        // make test points POLICY_WASM at policy.wasm, which tools/preinit produced.
+        assert!(
+            !exports.iter().any(|e| e == "wizer.initialize"),
+            "{} still exports its init hook: not pre-initialised",
+            path.display()
+        );
+    }
+}

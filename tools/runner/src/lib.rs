@@ -232,7 +232,16 @@ pub fn admission_response(request: &Value, reply: ValidationResponse) -> Admissi
     }
 }
 
-/// The release policy module, wherever the workspace's target directory is.
+/// The names a module exports (`wapc_init`, `__guest_call`, ...).
+pub fn module_exports(path: &Path) -> Result<Vec<String>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let module = wasmtime::Module::new(&wasmtime::Engine::default(), bytes)
+        .map_err(|e| anyhow!("cannot compile {}: {e}", path.display()))?;
+    Ok(module.exports().map(|e| e.name().to_owned()).collect())
+}
+
+/// The policy module under test: `POLICY_WASM` (what `make test` sets: the shipped,
+/// pre-initialised `policy.wasm`), else the release build in the target directory.
 pub fn default_policy_wasm() -> std::path::PathBuf {
     wasm_in_target("tenant_alerting_policy.wasm")
 }
