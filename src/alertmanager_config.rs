@@ -13,6 +13,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use crate::durations;
+use crate::json_shape::{list_mut, object_mut, required_name};
 use crate::settings::{OnForeignListener, Settings, DEFAULT_TENANT_PATTERN};
 use crate::verdict::{json_kind, Findings};
 use crate::webhook_url::{self, Tenant};
@@ -140,27 +141,10 @@ fn review_receivers(
     let mut names: Vec<String> = Vec::with_capacity(receivers.len());
     for (index, receiver) in receivers.iter_mut().enumerate() {
         let at = format!("spec.receivers[{index}]");
-        let Some(receiver) = receiver.as_object_mut() else {
-            findings.reject(format!(
-                "{at} must be an object, found {}",
-                json_kind(receiver)
-            ));
+        let Some(receiver) = object_mut(receiver, &at, findings) else {
             continue;
         };
-        let name = match receiver.get("name") {
-            Some(Value::String(name)) if !name.is_empty() => name.clone(),
-            Some(Value::String(_)) | None | Some(Value::Null) => {
-                findings.reject(format!("{at}.name is missing"));
-                String::new()
-            }
-            Some(other) => {
-                findings.reject(format!(
-                    "{at}.name must be a string, found {}",
-                    json_kind(other)
-                ));
-                String::new()
-            }
-        };
+        let name = required_name(receiver, &at, findings);
         if !name.is_empty() {
             if let Some(first) = names.iter().position(|n| *n == name) {
                 findings.reject(format!(
@@ -179,26 +163,15 @@ fn review_receivers(
                 ));
             }
         }
-        match receiver.get_mut("webhookConfigs") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(webhooks)) => {
-                for (w, webhook) in webhooks.iter_mut().enumerate() {
-                    let path = format!("{at}.webhookConfigs[{w}]");
-                    match webhook.as_object_mut() {
-                        Some(webhook) => {
-                            review_webhook(webhook, &name, &path, listener, settings, findings)
-                        }
-                        None => findings.reject(format!(
-                            "{path} must be an object, found {}",
-                            json_kind(webhook)
-                        )),
-                    }
-                }
+        for (w, webhook) in list_mut(receiver, "webhookConfigs", &at, findings)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let path = format!("{at}.webhookConfigs[{w}]");
+            if let Some(webhook) = object_mut(webhook, &path, findings) {
+                review_webhook(webhook, &name, &path, listener, settings, findings);
             }
-            Some(other) => findings.reject(format!(
-                "{who}.webhookConfigs) must be a list, found {}",
-                json_kind(other)
-            )),
         }
         names.push(name);
     }

@@ -9,6 +9,7 @@ pub mod alertmanager_config;
 pub mod bounded_parse;
 pub mod drift;
 pub mod durations;
+pub mod json_shape;
 pub mod namespace_scope;
 pub mod prometheus_rule;
 pub mod settings;

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::bounded_parse::parse_bounded;
 use crate::drift::{self, DriftCheck};
 use crate::durations;
+use crate::json_shape::{list_mut, object_mut, required_name};
 use crate::namespace_scope::{is_unrendered_template, scope_expr, OnConflict, Scope};
 use crate::settings::Settings;
 use crate::verdict::{json_kind, Findings};
@@ -82,53 +83,26 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
     };
     let mut seen_names: Vec<(String, usize)> = Vec::new();
     for (group_index, group) in groups.iter_mut().enumerate() {
-        let Some(group) = group.as_object_mut() else {
-            findings.reject(format!(
-                "spec.groups[{group_index}] must be an object, found {}",
-                json_kind(group)
-            ));
+        let at = format!("spec.groups[{group_index}]");
+        let Some(group) = object_mut(group, &at, findings) else {
             continue;
         };
-        let group_name = match group.get("name") {
-            Some(Value::String(name)) if !name.is_empty() => name.clone(),
-            Some(Value::String(_)) | None | Some(Value::Null) => {
-                findings.reject(format!("spec.groups[{group_index}].name is missing"));
-                String::new()
-            }
-            Some(other) => {
-                findings.reject(format!(
-                    "spec.groups[{group_index}].name must be a string, found {}",
-                    json_kind(other)
-                ));
-                String::new()
-            }
-        };
+        let group_name = required_name(group, &at, findings);
         if !group_name.is_empty() {
             if let Some((_, first)) = seen_names.iter().find(|(n, _)| *n == group_name) {
                 findings.reject(format!(
-                    "spec.groups[{group_index}]: group name {group_name:?} is repeated (first at spec.groups[{first}]); Prometheus refuses rule files with duplicate group names"
+                    "{at}: group name {group_name:?} is repeated (first at spec.groups[{first}]); Prometheus refuses rule files with duplicate group names"
                 ));
             } else {
                 seen_names.push((group_name.clone(), group_index));
             }
         }
-        let rules = match group.get_mut("rules") {
-            None | Some(Value::Null) => continue,
-            Some(Value::Array(rules)) => rules,
-            Some(other) => {
-                findings.reject(format!(
-                    "spec.groups[{group_index}].rules must be a list, found {}",
-                    json_kind(other)
-                ));
-                continue;
-            }
+        let Some(rules) = list_mut(group, "rules", &at, findings) else {
+            continue;
         };
         for (rule_index, rule) in rules.iter_mut().enumerate() {
-            let Some(rule) = rule.as_object_mut() else {
-                findings.reject(format!(
-                    "spec.groups[{group_index}].rules[{rule_index}] must be an object, found {}",
-                    json_kind(rule)
-                ));
+            let Some(rule) = object_mut(rule, &format!("{at}.rules[{rule_index}]"), findings)
+            else {
                 continue;
             };
             review_rule(

@@ -3,7 +3,6 @@
 mod common;
 
 use common::*;
-use policy_runner::AdmissionResponse;
 use serde_json::{json, Value};
 
 fn settings_with(extra: Value) -> Value {
@@ -12,13 +11,6 @@ fn settings_with(extra: Value) -> Value {
         s[k] = v.clone();
     }
     s
-}
-
-fn message(r: &AdmissionResponse) -> String {
-    r.status
-        .as_ref()
-        .map(|s| s.message.clone())
-        .unwrap_or_default()
 }
 
 fn with_url(name: &str, url: Value) -> Value {

@@ -22,13 +22,6 @@ fn alert(expr: &str, extra: Value) -> Value {
     r
 }
 
-fn message(r: &policy_runner::AdmissionResponse) -> String {
-    r.status
-        .as_ref()
-        .map(|s| s.message.clone())
-        .unwrap_or_default()
-}
-
 #[test]
 fn wrong_way_comparison_is_rejected_with_how_to_write_it() {
     let r = validate(

@@ -24,14 +24,6 @@ fn with_expr(expr: Value) -> Value {
     r
 }
 
-fn message(response: &policy_runner::AdmissionResponse) -> String {
-    response
-        .status
-        .as_ref()
-        .map(|s| s.message.clone())
-        .unwrap_or_default()
-}
-
 #[test]
 fn speaks_protocol_v1() {
     assert_eq!(instance().protocol_version().unwrap(), "v1");

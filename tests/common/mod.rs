@@ -70,6 +70,15 @@ pub fn select<'a>(v: &'a Value, path: &str) -> &'a Value {
     found[0]
 }
 
+/// The rejection message ("" when there is none).
+pub fn message(response: &AdmissionResponse) -> String {
+    response
+        .status
+        .as_ref()
+        .map(|s| s.message.clone())
+        .unwrap_or_default()
+}
+
 /// The response's patch as readable JSON (`[]` when there is none).
 pub fn patch_ops(response: &AdmissionResponse) -> Value {
     serde_json::to_value(response.patch_ops.clone().unwrap_or_default()).unwrap()
