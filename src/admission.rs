@@ -3,9 +3,10 @@
 use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde_json::Value;
 
+use crate::alertmanager_config::{self, ApiVersion};
+use crate::prometheus_rule;
 use crate::settings::Settings;
 use crate::verdict::{Findings, Verdict};
-use crate::{alertmanager_config, prometheus_rule};
 
 pub const MONITORING_GROUP: &str = "monitoring.coreos.com";
 
@@ -13,16 +14,18 @@ pub const MONITORING_GROUP: &str = "monitoring.coreos.com";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     PrometheusRule,
-    /// v1alpha1 or v1beta1: the fields this policy touches are the same in both.
-    AlertmanagerConfig,
+    AlertmanagerConfig(ApiVersion),
 }
 
 pub fn target_of(request: &KubernetesAdmissionRequest) -> Option<Target> {
     let gvk = &request.kind;
     match (gvk.group.as_str(), gvk.version.as_str(), gvk.kind.as_str()) {
         (MONITORING_GROUP, "v1", "PrometheusRule") => Some(Target::PrometheusRule),
-        (MONITORING_GROUP, "v1alpha1" | "v1beta1", "AlertmanagerConfig") => {
-            Some(Target::AlertmanagerConfig)
+        (MONITORING_GROUP, "v1alpha1", "AlertmanagerConfig") => {
+            Some(Target::AlertmanagerConfig(ApiVersion::V1alpha1))
+        }
+        (MONITORING_GROUP, "v1beta1", "AlertmanagerConfig") => {
+            Some(Target::AlertmanagerConfig(ApiVersion::V1beta1))
         }
         _ => None,
     }
@@ -64,8 +67,8 @@ pub fn review(request: KubernetesAdmissionRequest, settings: &Settings) -> Verdi
         Target::PrometheusRule => {
             prometheus_rule::review(&mut object, &namespace, settings, &mut findings)
         }
-        Target::AlertmanagerConfig => {
-            alertmanager_config::review(&mut object, &namespace, settings, &mut findings)
+        Target::AlertmanagerConfig(version) => {
+            alertmanager_config::review(&mut object, &namespace, version, settings, &mut findings)
         }
     }
     findings.into_verdict(object)

@@ -2,10 +2,11 @@
 //! webhooks reach this tenant's own EventListener (or an admin-allowed destination) and
 //! nothing else, they do not start a retraining storm, and every route's receiver exists.
 //!
-//! The fields this policy reads and writes (`route.receiver`, `route.routes`,
-//! `route.repeatInterval`, `receivers[].webhookConfigs[].url/urlSecret/sendResolved/
-//! httpConfig`) are the same in both versions; the fields that differ (time intervals,
-//! matchers, the `urlSecret` type) are passed through untouched.
+//! The fields this policy writes (`route.repeatInterval`,
+//! `receivers[].webhookConfigs[].url/sendResolved`) are the same in both versions. Of the
+//! fields that differ, time intervals are checked with each version's name for them
+//! (`spec.muteTimeIntervals` in v1alpha1, `spec.timeIntervals` in v1beta1); matchers and
+//! the `urlSecret` type are passed through untouched.
 
 use std::cell::RefCell;
 
@@ -21,7 +22,37 @@ use crate::webhook_url::{self, Tenant};
 /// Deepest nesting of `routes` accepted; bounds the recursion any object can cause.
 pub const MAX_ROUTE_DEPTH: usize = 32;
 
-pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings: &mut Findings) {
+/// The two served versions of the AlertmanagerConfig CRD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiVersion {
+    V1alpha1,
+    V1beta1,
+}
+
+impl ApiVersion {
+    /// Where the version defines the time intervals routes refer to.
+    fn time_intervals_field(self) -> &'static str {
+        match self {
+            ApiVersion::V1alpha1 => "muteTimeIntervals",
+            ApiVersion::V1beta1 => "timeIntervals",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            ApiVersion::V1alpha1 => "v1alpha1",
+            ApiVersion::V1beta1 => "v1beta1",
+        }
+    }
+}
+
+pub fn review(
+    object: &mut Value,
+    namespace: &str,
+    version: ApiVersion,
+    settings: &Settings,
+    findings: &mut Findings,
+) {
     let spec = match object.get_mut("spec") {
         None | Some(Value::Null) => return,
         Some(Value::Object(spec)) => spec,
@@ -50,7 +81,13 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
     let listener = webhook_url::fill(&settings.webhook_url_template, &tenant);
 
     let receivers = review_receivers(spec, &listener, settings, findings);
-    review_route(spec, receivers.as_deref(), settings, findings);
+    let intervals = defined_names(spec.get(version.time_intervals_field()));
+    let defined = Defined {
+        receivers: receivers.as_deref(),
+        intervals: &intervals,
+        version,
+    };
+    review_route(spec, &defined, settings, findings);
 }
 
 thread_local! {
@@ -281,11 +318,30 @@ fn review_webhook(
     }
 }
 
-/// Reviews `spec.route`: every receiver it names exists, and the top route repeats
-/// firing notifications no more often than `repeatInterval`.
+/// What routes may refer to.
+struct Defined<'a> {
+    /// Receiver names; `None` when the object has no `spec.receivers` at all.
+    receivers: Option<&'a [String]>,
+    /// Time interval names, from the version's own field.
+    intervals: &'a [String],
+    version: ApiVersion,
+}
+
+/// The `name`s of a list of objects (malformed entries are left to the CRD schema).
+fn defined_names(list: Option<&Value>) -> Vec<String> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item.get("name").and_then(Value::as_str))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Reviews `spec.route`: every receiver and time interval it names exists, and the top
+/// route repeats firing notifications no more often than `repeatInterval`.
 fn review_route(
     spec: &mut Map<String, Value>,
-    receivers: Option<&[String]>,
+    defined: &Defined,
     settings: &Settings,
     findings: &mut Findings,
 ) {
@@ -307,7 +363,7 @@ fn review_route(
                 .to_owned(),
         ),
     }
-    check_route_receivers(route, "spec.route", receivers, 0, findings);
+    check_route(route, "spec.route", defined, 0, findings);
 
     match route.get("repeatInterval") {
         None | Some(Value::Null) => {
@@ -334,10 +390,10 @@ fn review_route(
     }
 }
 
-fn check_route_receivers(
+fn check_route(
     route: &Map<String, Value>,
     at: &str,
-    receivers: Option<&[String]>,
+    defined: &Defined,
     depth: usize,
     findings: &mut Findings,
 ) {
@@ -350,7 +406,7 @@ fn check_route_receivers(
     match route.get("receiver") {
         None | Some(Value::Null) => {}
         Some(Value::String(name)) if name.is_empty() => {}
-        Some(Value::String(name)) => match receivers {
+        Some(Value::String(name)) => match defined.receivers {
             None => findings.reject(format!(
                 "{at}.receiver {name:?} is not defined: the object has no spec.receivers. `receivers` belongs under `spec`, at the same depth as `route`; a list outside `spec` is dropped by the API server"
             )),
@@ -364,15 +420,29 @@ fn check_route_receivers(
             json_kind(other)
         )),
     }
+    for field in ["muteTimeIntervals", "activeTimeIntervals"] {
+        let Some(names) = route.get(field).and_then(Value::as_array) else {
+            continue;
+        };
+        for name in names.iter().filter_map(Value::as_str) {
+            if !defined.intervals.iter().any(|n| n == name) {
+                let (version, defined_at) = (
+                    defined.version.name(),
+                    defined.version.time_intervals_field(),
+                );
+                findings.reject(format!(
+                    "{at}.{field} names {name:?}, which is not defined in spec.{defined_at} (in {version}, time intervals are defined under spec.{defined_at})"
+                ));
+            }
+        }
+    }
     match route.get("routes") {
         None | Some(Value::Null) => {}
         Some(Value::Array(routes)) => {
             for (i, child) in routes.iter().enumerate() {
                 let child_at = format!("{at}.routes[{i}]");
                 match child.as_object() {
-                    Some(child) => {
-                        check_route_receivers(child, &child_at, receivers, depth + 1, findings)
-                    }
+                    Some(child) => check_route(child, &child_at, defined, depth + 1, findings),
                     None => findings.reject(format!(
                         "{child_at} must be an object, found {}",
                         json_kind(child)

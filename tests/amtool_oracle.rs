@@ -229,4 +229,10 @@ fn the_oracle_catches_what_the_policy_prevents() {
     let (ok, out) = amtool_check(&operator_config(&object), "misindented");
     assert!(!ok, "amtool accepted an undefined receiver:\n{out}");
     assert!(out.contains("undefined receiver"), "{out}");
+
+    // So does it for a route naming a time interval that is not defined.
+    let mut object = request("alertmanagerconfig-v1beta1-correct")["object"].clone();
+    object["spec"]["route"]["activeTimeIntervals"] = json!(["weekend"]);
+    let (ok, out) = amtool_check(&operator_config(&object), "undefined-interval");
+    assert!(!ok, "amtool accepted an undefined time interval:\n{out}");
 }

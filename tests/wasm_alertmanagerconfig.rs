@@ -302,3 +302,39 @@ fn namespaces_outside_the_tenant_pattern_are_rejected_unless_exempt() {
         "http://el-blue.team-blue.svc.cluster.local:8080/"
     );
 }
+
+#[test]
+fn time_interval_references_are_checked_with_each_versions_field_name() {
+    // v1alpha1 defines them under spec.muteTimeIntervals; v1beta1 under spec.timeIntervals.
+    let mut alpha = request("alertmanagerconfig-v1alpha1-correct");
+    alpha["object"]["spec"]["route"]["routes"] =
+        json!([{"receiver": "default", "muteTimeIntervals": ["maintenance", "weekend"]}]);
+    let r = validate(&alpha, &workshop_settings());
+    assert!(!r.allowed);
+    let m = message(&r);
+    assert!(
+        m.contains("spec.route.routes[0].muteTimeIntervals names \"weekend\""),
+        "{m}"
+    );
+    assert!(
+        m.contains("in v1alpha1, time intervals are defined under spec.muteTimeIntervals"),
+        "{m}"
+    );
+    assert!(!m.contains("\"maintenance\""), "{m}");
+
+    // A v1beta1 object written with v1alpha1's field name defines nothing.
+    let mut beta = request("alertmanagerconfig-v1beta1-correct");
+    let intervals = beta["object"]["spec"]["timeIntervals"].take();
+    beta["object"]["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("timeIntervals");
+    beta["object"]["spec"]["muteTimeIntervals"] = intervals;
+    let r = validate(&beta, &workshop_settings());
+    assert!(!r.allowed);
+    assert!(
+        message(&r).contains("spec.route.activeTimeIntervals names \"office\", which is not defined in spec.timeIntervals (in v1beta1"),
+        "{}",
+        message(&r)
+    );
+}
