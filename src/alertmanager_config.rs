@@ -14,7 +14,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use crate::durations;
-use crate::json_shape::{list_mut, object_mut, required_name};
+use crate::json_shape::{field_object_mut, list_mut, object_mut, required_name};
 use crate::settings::{OnForeignListener, Settings, DEFAULT_TENANT_PATTERN};
 use crate::verdict::{json_kind, Findings};
 use crate::webhook_url::{self, Tenant};
@@ -53,16 +53,8 @@ pub fn review(
     settings: &Settings,
     findings: &mut Findings,
 ) {
-    let spec = match object.get_mut("spec") {
-        None | Some(Value::Null) => return,
-        Some(Value::Object(spec)) => spec,
-        Some(other) => {
-            findings.reject(format!(
-                "spec must be an object, found {}",
-                json_kind(other)
-            ));
-            return;
-        }
+    let Some(spec) = field_object_mut(object, "spec", "spec", findings) else {
+        return;
     };
     let Some(user) = tenant_user(&settings.tenant_pattern, namespace, findings) else {
         return;
@@ -347,14 +339,10 @@ fn review_route(
 ) {
     let route = match spec.get_mut("route") {
         None | Some(Value::Null) => return,
-        Some(Value::Object(route)) => route,
-        Some(other) => {
-            findings.reject(format!(
-                "spec.route must be an object, found {}",
-                json_kind(other)
-            ));
-            return;
-        }
+        Some(route) => match object_mut(route, "spec.route", findings) {
+            Some(route) => route,
+            None => return,
+        },
     };
     match route.get("receiver") {
         Some(Value::String(r)) if !r.is_empty() => {}

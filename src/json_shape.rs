@@ -21,6 +21,20 @@ pub fn object_mut<'v>(
     value.as_object_mut()
 }
 
+/// `value[key]` as an object: `None` when absent or null, and when of another type
+/// (recorded as a problem at `path`, the field's own path).
+pub fn field_object_mut<'v>(
+    value: &'v mut Value,
+    key: &str,
+    path: &str,
+    findings: &mut Findings,
+) -> Option<&'v mut Map<String, Value>> {
+    match value.get_mut(key) {
+        None | Some(Value::Null) => None,
+        Some(field) => object_mut(field, path, findings),
+    }
+}
+
 /// `map[key]` as a list: `None` when absent or null, and when of another type (recorded
 /// as a problem at `path.key`).
 pub fn list_mut<'m>(

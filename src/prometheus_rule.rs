@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use crate::bounded_parse::parse_bounded;
 use crate::drift::{self, DriftCheck};
 use crate::durations;
-use crate::json_shape::{list_mut, object_mut, required_name};
+use crate::json_shape::{field_object_mut, list_mut, object_mut, required_name};
 use crate::namespace_scope::{is_unrendered_template, scope_expr, OnConflict, Scope};
 use crate::settings::Settings;
 use crate::verdict::{json_kind, Findings};
@@ -121,28 +121,8 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
 /// `spec.groups` as a list, or `None` when there is nothing to review (or it is malformed,
 /// which is then recorded).
 fn groups_of<'o>(object: &'o mut Value, findings: &mut Findings) -> Option<&'o mut Vec<Value>> {
-    let spec = match object.get_mut("spec") {
-        None | Some(Value::Null) => return None,
-        Some(Value::Object(spec)) => spec,
-        Some(other) => {
-            findings.reject(format!(
-                "spec must be an object, found {}",
-                json_kind(other)
-            ));
-            return None;
-        }
-    };
-    match spec.get_mut("groups") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(groups)) => Some(groups),
-        Some(other) => {
-            findings.reject(format!(
-                "spec.groups must be a list, found {}",
-                json_kind(other)
-            ));
-            None
-        }
-    }
+    let spec = field_object_mut(object, "spec", "spec", findings)?;
+    list_mut(spec, "groups", "spec", findings)
 }
 
 fn review_rule(
