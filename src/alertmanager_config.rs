@@ -9,6 +9,7 @@
 //! the `urlSecret` type are passed through untouched.
 
 use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -53,6 +54,9 @@ pub fn review(
     settings: &Settings,
     findings: &mut Findings,
 ) {
+    let Some(object) = object.as_object_mut() else {
+        return;
+    };
     let Some(spec) = field_object_mut(object, "spec", "spec", findings) else {
         return;
     };
@@ -74,9 +78,15 @@ pub fn review(
 
     let receivers = review_receivers(spec, &listener, settings, findings);
     let intervals = defined_names(spec.get(version.time_intervals_field()));
+    // Sets and the listing are built once: routes are not capped, so each route's
+    // lookups must not scan the definitions.
+    let receiver_set: Option<HashSet<&str>> = receivers
+        .as_ref()
+        .map(|names| names.iter().map(String::as_str).collect());
     let defined = Defined {
-        receivers: receivers.as_deref(),
-        intervals: &intervals,
+        receivers: receiver_set.as_ref(),
+        receivers_listed: receivers.as_deref().map(listing).unwrap_or_default(),
+        intervals: intervals.iter().map(String::as_str).collect(),
         version,
     };
     review_route(spec, &defined, settings, findings);
@@ -168,6 +178,7 @@ fn review_receivers(
         }
     };
     let mut names: Vec<String> = Vec::with_capacity(receivers.len());
+    let mut first_at: HashMap<String, usize> = HashMap::with_capacity(receivers.len());
     for (index, receiver) in receivers.iter_mut().enumerate() {
         let at = format!("spec.receivers[{index}]");
         let Some(receiver) = object_mut(receiver, &at, findings) else {
@@ -175,7 +186,7 @@ fn review_receivers(
         };
         let name = required_name(receiver, &at, findings);
         if !name.is_empty() {
-            if let Some(first) = names.iter().position(|n| *n == name) {
+            if let Some(first) = first_at.get(&name) {
                 findings.reject(format!(
                     "{at}: receiver name {name:?} is repeated (first at spec.receivers[{first}]); receiver names must be unique"
                 ));
@@ -202,6 +213,7 @@ fn review_receivers(
                 review_webhook(webhook, &name, &path, listener, settings, findings);
             }
         }
+        first_at.entry(name.clone()).or_insert(index);
         names.push(name);
     }
     Some(names)
@@ -313,10 +325,25 @@ fn review_webhook(
 /// What routes may refer to.
 struct Defined<'a> {
     /// Receiver names; `None` when the object has no `spec.receivers` at all.
-    receivers: Option<&'a [String]>,
+    receivers: Option<&'a HashSet<&'a str>>,
+    /// The receiver names for messages, bounded.
+    receivers_listed: String,
     /// Time interval names, from the version's own field.
-    intervals: &'a [String],
+    intervals: HashSet<&'a str>,
     version: ApiVersion,
+}
+
+/// Most names a message lists before counting the rest.
+const LISTED_NAMES: usize = 5;
+
+/// `["a", "b"]`, or `["a", ..., "e"] and 7 more`.
+fn listing(names: &[String]) -> String {
+    let shown: Vec<&String> = names.iter().take(LISTED_NAMES).collect();
+    if names.len() > LISTED_NAMES {
+        format!("{shown:?} and {} more", names.len() - LISTED_NAMES)
+    } else {
+        format!("{shown:?}")
+    }
 }
 
 /// The `name`s of a list of objects (malformed entries are left to the CRD schema).
@@ -337,12 +364,8 @@ fn review_route(
     settings: &Settings,
     findings: &mut Findings,
 ) {
-    let route = match spec.get_mut("route") {
-        None | Some(Value::Null) => return,
-        Some(route) => match object_mut(route, "spec.route", findings) {
-            Some(route) => route,
-            None => return,
-        },
+    let Some(route) = field_object_mut(spec, "route", "spec.route", findings) else {
+        return;
     };
     match route.get("receiver") {
         Some(Value::String(r)) if !r.is_empty() => {}
@@ -398,8 +421,9 @@ fn check_route(
             None => findings.reject(format!(
                 "{at}.receiver {name:?} is not defined: the object has no spec.receivers. `receivers` belongs under `spec`, at the same depth as `route`; a list outside `spec` is dropped by the API server"
             )),
-            Some(names) if !names.contains(name) => findings.reject(format!(
-                "{at}.receiver {name:?} is not defined in spec.receivers (defined: {names:?})"
+            Some(names) if !names.contains(name.as_str()) => findings.reject(format!(
+                "{at}.receiver {name:?} is not defined in spec.receivers (defined: {})",
+                defined.receivers_listed
             )),
             Some(_) => {}
         },
@@ -413,7 +437,7 @@ fn check_route(
             continue;
         };
         for name in names.iter().filter_map(Value::as_str) {
-            if !defined.intervals.iter().any(|n| n == name) {
+            if !defined.intervals.contains(name) {
                 let (version, defined_at) = (
                     defined.version.name(),
                     defined.version.time_intervals_field(),

@@ -41,7 +41,7 @@ pub struct DriftMetric {
     pub band: Option<[f64; 2]>,
     /// What the metric is, for messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Cow<'static, str>>,
 }
 
 /// TrustyAI's default significance level for its p-value tests.
@@ -67,7 +67,7 @@ pub fn built_in(name: &str) -> Option<DriftMetric> {
         threshold: Some(P_VALUE_THRESHOLD),
         range: Some([0.0, 1.0]),
         band: None,
-        description: Some("a p-value".to_owned()),
+        description: Some(Cow::Borrowed("a p-value")),
     };
     match name {
         "trustyai_meanshift"
@@ -79,21 +79,21 @@ pub fn built_in(name: &str) -> Option<DriftMetric> {
             threshold: Some(FOURIER_MMD_THRESHOLD),
             range: Some([0.0, 1.0]),
             band: None,
-            description: Some("a probability of drift".to_owned()),
+            description: Some(Cow::Borrowed("a probability of drift")),
         }),
         "trustyai_spd" => Some(DriftMetric {
             direction: Direction::Outside,
             threshold: None,
             range: Some([-1.0, 1.0]),
             band: Some([-0.1, 0.1]),
-            description: Some("statistical parity difference".to_owned()),
+            description: Some(Cow::Borrowed("statistical parity difference")),
         }),
         "trustyai_dir" => Some(DriftMetric {
             direction: Direction::Outside,
             threshold: None,
             range: None,
             band: Some([0.8, 1.2]),
-            description: Some("disparate impact ratio".to_owned()),
+            description: Some(Cow::Borrowed("disparate impact ratio")),
         }),
         _ => None,
     }
@@ -156,10 +156,7 @@ pub enum DriftCheck {
 /// Checks an alerting rule's (already scoped) expression.
 pub fn check_alert(expr: &Expr, catalog: &dyn Catalog) -> DriftCheck {
     // A bare selector (through meaning-preserving wrappers) fires whenever it exists.
-    if let Some(name) = catalog_metric(expr, catalog) {
-        let Some(metric) = catalog.lookup(name) else {
-            return DriftCheck::Fine;
-        };
+    if let Some((name, metric)) = catalog_metric(expr, catalog) {
         let text = expr.to_string();
         let completed = match (metric.direction, metric.threshold, metric.band) {
             (Direction::Below, Some(t), _) => format!("{text} < {t}"),
@@ -225,18 +222,15 @@ fn check_comparison(
     problems: &mut Vec<String>,
 ) {
     // Normalise to `metric OP threshold`: `0.05 > m` reads as `m < 0.05`.
-    let (name, threshold, op) = match (
+    let ((name, metric), threshold, op) = match (
         catalog_metric(lhs, catalog),
         number(rhs),
         number(lhs),
         catalog_metric(rhs, catalog),
     ) {
-        (Some(name), Some(t), _, _) => (name, t, op),
-        (_, _, Some(t), Some(name)) => (name, t, flip(op)),
+        (Some(metric), Some(t), _, _) => (metric, t, op),
+        (_, _, Some(t), Some(metric)) => (metric, t, flip(op)),
         _ => return,
-    };
-    let Some(metric) = catalog.lookup(name) else {
-        return;
     };
     let symbol = symbol(op);
     let written = format!("{name} {symbol} {threshold}");
@@ -297,7 +291,10 @@ fn check_comparison(
 /// The catalog metric `expr` reads, through wrappers that keep its values' meaning:
 /// parentheses, `min`/`max`/`avg`/`topk`/`bottomk` aggregations, and the
 /// `*_over_time` functions that return one of the sampled values or their mean.
-pub fn catalog_metric<'e>(expr: &'e Expr, catalog: &dyn Catalog) -> Option<&'e str> {
+pub fn catalog_metric<'e, 'c>(
+    expr: &'e Expr,
+    catalog: &'c dyn Catalog,
+) -> Option<(&'e str, Cow<'c, DriftMetric>)> {
     let mut e = expr;
     for _ in 0..crate::bounded_parse::MAX_TREE_DEPTH {
         e = match e {
@@ -313,7 +310,10 @@ pub fn catalog_metric<'e>(expr: &'e Expr, catalog: &dyn Catalog) -> Option<&'e s
     None
 }
 
-fn selector_metric<'v>(vs: &'v VectorSelector, catalog: &dyn Catalog) -> Option<&'v str> {
+fn selector_metric<'v, 'c>(
+    vs: &'v VectorSelector,
+    catalog: &'c dyn Catalog,
+) -> Option<(&'v str, Cow<'c, DriftMetric>)> {
     let name = vs.name.as_deref().or_else(|| {
         vs.matchers
             .matchers
@@ -325,7 +325,7 @@ fn selector_metric<'v>(vs: &'v VectorSelector, catalog: &dyn Catalog) -> Option<
             })
             .map(|m| m.value.as_str())
     })?;
-    catalog.lookup(name).map(|_| name)
+    catalog.lookup(name).map(|metric| (name, metric))
 }
 
 fn keeps_meaning_aggregate(op: TokenId) -> bool {

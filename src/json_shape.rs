@@ -21,15 +21,15 @@ pub fn object_mut<'v>(
     value.as_object_mut()
 }
 
-/// `value[key]` as an object: `None` when absent or null, and when of another type
+/// `map[key]` as an object: `None` when absent or null, and when of another type
 /// (recorded as a problem at `path`, the field's own path).
-pub fn field_object_mut<'v>(
-    value: &'v mut Value,
+pub fn field_object_mut<'m>(
+    map: &'m mut Map<String, Value>,
     key: &str,
     path: &str,
     findings: &mut Findings,
-) -> Option<&'v mut Map<String, Value>> {
-    match value.get_mut(key) {
+) -> Option<&'m mut Map<String, Value>> {
+    match map.get_mut(key) {
         None | Some(Value::Null) => None,
         Some(field) => object_mut(field, path, findings),
     }

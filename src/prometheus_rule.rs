@@ -5,6 +5,8 @@
 //! as it came. Mutating webhooks run before the API server checks the CRD schema, so the
 //! object may be malformed in any way: each shape problem becomes a located message.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -61,6 +63,14 @@ impl fmt::Display for RuleAt<'_> {
     }
 }
 
+/// What every rule of one object is reviewed against.
+struct RuleContext<'a> {
+    scope: Scope<'a>,
+    settings: &'a Settings,
+    /// `minFor` in milliseconds, when set.
+    min_for: Option<u64>,
+}
+
 pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings: &mut Findings) {
     let Some(groups) = groups_of(object, findings) else {
         return;
@@ -81,7 +91,17 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
         namespace,
         on_conflict: settings.on_conflict,
     };
-    let mut seen_names: Vec<(String, usize)> = Vec::new();
+    let context = RuleContext {
+        scope,
+        settings,
+        // Parsed once per object, not per rule (settings validation already checked it).
+        min_for: Some(settings.min_for.as_str())
+            .filter(|text| !text.is_empty())
+            .and_then(|text| durations::parse_millis(text).ok()),
+    };
+    // Group name -> first index. Groups are not capped like rules, so this must not be a
+    // linear scan per group.
+    let mut seen_names: HashMap<String, usize> = HashMap::new();
     for (group_index, group) in groups.iter_mut().enumerate() {
         let at = format!("spec.groups[{group_index}]");
         let Some(group) = object_mut(group, &at, findings) else {
@@ -89,12 +109,12 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
         };
         let group_name = required_name(group, &at, findings);
         if !group_name.is_empty() {
-            if let Some((_, first)) = seen_names.iter().find(|(n, _)| *n == group_name) {
+            if let Some(first) = seen_names.get(&group_name) {
                 findings.reject(format!(
                     "{at}: group name {group_name:?} is repeated (first at spec.groups[{first}]); Prometheus refuses rule files with duplicate group names"
                 ));
             } else {
-                seen_names.push((group_name.clone(), group_index));
+                seen_names.insert(group_name.clone(), group_index);
             }
         }
         let Some(rules) = list_mut(group, "rules", &at, findings) else {
@@ -110,8 +130,7 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
                 group_index,
                 &group_name,
                 rule_index,
-                &scope,
-                settings,
+                &context,
                 findings,
             );
         }
@@ -121,7 +140,8 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
 /// `spec.groups` as a list, or `None` when there is nothing to review (or it is malformed,
 /// which is then recorded).
 fn groups_of<'o>(object: &'o mut Value, findings: &mut Findings) -> Option<&'o mut Vec<Value>> {
-    let spec = field_object_mut(object, "spec", "spec", findings)?;
+    // The API server only sends objects; anything else has nothing to review.
+    let spec = field_object_mut(object.as_object_mut()?, "spec", "spec", findings)?;
     list_mut(spec, "groups", "spec", findings)
 }
 
@@ -130,19 +150,20 @@ fn review_rule(
     group_index: usize,
     group_name: &str,
     rule_index: usize,
-    scope: &Scope,
-    settings: &Settings,
+    context: &RuleContext,
     findings: &mut Findings,
 ) {
+    let (scope, settings, min_for) = (&context.scope, context.settings, context.min_for);
     let mut at = RuleAt {
         group_index,
         group_name,
         rule_index,
         rule: RuleName::Unnamed,
     };
-    let name = match (rule.get("alert"), rule.get("record")) {
-        (Some(Value::String(a)), None | Some(Value::Null)) => RuleName::Alert(a),
-        (None | Some(Value::Null), Some(Value::String(r))) => RuleName::Record(r),
+    // Owned, so the rule map can be changed below; names are short.
+    let (is_alert, name) = match (rule.get("alert"), rule.get("record")) {
+        (Some(Value::String(a)), None | Some(Value::Null)) => (true, a.clone()),
+        (None | Some(Value::Null), Some(Value::String(r))) => (false, r.clone()),
         (None | Some(Value::Null), None | Some(Value::Null)) => {
             findings.reject(format!(
                 "{at}: needs `alert` (an alerting rule) or `record` (a recording rule)"
@@ -168,23 +189,18 @@ fn review_rule(
             return;
         }
     };
-    // Owned copies so the rule map can be mutated below; names are short.
-    let name_owned = match name {
-        RuleName::Alert(n) | RuleName::Record(n) => n.to_owned(),
-        RuleName::Unnamed => String::new(),
-    };
-    at.rule = match name {
-        RuleName::Alert(_) => RuleName::Alert(&name_owned),
-        RuleName::Record(_) => RuleName::Record(&name_owned),
-        RuleName::Unnamed => RuleName::Unnamed,
+    at.rule = if is_alert {
+        RuleName::Alert(&name)
+    } else {
+        RuleName::Record(&name)
     };
 
     review_rule_labels(rule, &at, scope, findings);
 
     // The CRD types `expr` int-or-string: an integer is a valid (constant) expression.
-    let text = match rule.get("expr") {
-        Some(Value::String(text)) => text.clone(),
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+    let text: Cow<str> = match rule.get("expr") {
+        Some(Value::String(text)) => Cow::Borrowed(text),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Cow::Owned(n.to_string()),
         None | Some(Value::Null) => {
             findings.reject(format!("{} is missing", at.at("expr")));
             return;
@@ -236,7 +252,7 @@ fn review_rule(
     }
     let mut new_text = changes.any().then(|| expr.to_string());
 
-    if let RuleName::Alert(_) = at.rule {
+    if is_alert {
         match drift::check_alert(&expr, settings) {
             DriftCheck::Fine => {}
             DriftCheck::Completed {
@@ -260,11 +276,9 @@ fn review_rule(
                 }
             }
         }
-        review_for(rule, &at, settings, findings);
+        // Recording rules get neither: `for` means nothing there.
+        review_for(rule, &at, settings, min_for, findings);
         add_default_labels(rule, &at, settings, findings);
-    } else {
-        // `for` and `keep_firing_for` mean nothing on a recording rule; leave them to
-        // Prometheus, which rejects them.
     }
     if let Some(text) = new_text {
         rule.insert("expr".to_owned(), Value::String(text));
@@ -277,6 +291,7 @@ fn review_for(
     rule: &mut Map<String, Value>,
     at: &RuleAt,
     settings: &Settings,
+    min_for: Option<u64>,
     findings: &mut Findings,
 ) {
     for field in ["keep_firing_for", "for"] {
@@ -296,9 +311,8 @@ fn review_for(
             }
             Some(Value::String(text)) => match durations::parse_millis(text) {
                 Err(why) => findings.reject(format!("{}: {why}", at.at(field))),
-                Ok(millis) if field == "for" && !settings.min_for.is_empty() => {
-                    let min = durations::parse_millis(&settings.min_for).unwrap_or(0);
-                    if millis < min {
+                Ok(millis) if field == "for" && min_for.is_some() => {
+                    if millis < min_for.unwrap_or(0) {
                         findings.reject(format!(
                             "{}: {text:?} is shorter than the minimum {:?}; a drift alert this quick flaps with every scrape",
                             at.at(field),

@@ -325,3 +325,27 @@ fn json_nested_past_serde_limits_is_rejected_not_failed() {
     r["object"]["spec"]["x"] = deep;
     rejected_with(&r, "the admission request cannot be read");
 }
+
+#[test]
+fn name_checks_stay_linear_in_the_number_of_groups_and_receivers() {
+    // Rules are capped, groups and receivers are not: 50,000 of each (~1 MB, as much as
+    // an API request carries) must be answered within the deadline.
+    let groups: Vec<Value> = (0..50_000)
+        .map(|i| json!({"name": format!("g{i}")}))
+        .collect();
+    let mut r = request("seed-prometheusrule");
+    r["object"]["spec"]["groups"] = json!(groups);
+    assert!(answer(&r).allowed);
+
+    let receivers: Vec<Value> = (0..50_000)
+        .map(|i| json!({"name": format!("r{i}")}))
+        .collect();
+    let routes: Vec<Value> = (0..50_000)
+        .map(|i| json!({"receiver": format!("x{i}")}))
+        .collect();
+    let mut amc = request("alertmanagerconfig-v1beta1-correct");
+    amc["object"]["spec"]["receivers"] = json!(receivers);
+    amc["object"]["spec"]["route"]["routes"] = json!(routes);
+    // Every route names an undefined receiver: the message stays bounded.
+    rejected_with(&amc, "is not defined in spec.receivers");
+}
