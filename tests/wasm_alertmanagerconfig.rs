@@ -111,11 +111,7 @@ fn missing_url_is_set_or_rejected() {
         LISTENER
     );
     let r = validate(&req, &settings_with(json!({"onForeignListener": "reject"})));
-    assert!(
-        !r.allowed && message(&r).contains("no URL"),
-        "{}",
-        message(&r)
-    );
+    assert_rejected(&r, "no URL");
 }
 
 #[test]
@@ -129,12 +125,7 @@ fn other_destinations_are_rejected_unless_allowed() {
     ] {
         let req = with_url("alertmanagerconfig-v1beta1-correct", json!(url));
         let r = validate(&req, &workshop_settings());
-        assert!(!r.allowed, "{url} accepted");
-        assert!(
-            message(&r).contains("alerts may not be sent there"),
-            "{}",
-            message(&r)
-        );
+        assert_rejected(&r, "alerts may not be sent there");
         assert!(r.patch.is_none());
     }
     let allowed =
@@ -150,20 +141,14 @@ fn other_destinations_are_rejected_unless_allowed() {
         json!("https://hooks.example.com/alerts-evil"),
     );
     let r = validate(&evil, &allowed);
-    assert!(!r.allowed);
-    assert!(
-        message(&r).contains("allowedWebhookUrls"),
-        "{}",
-        message(&r)
-    );
+    assert_rejected(&r, "allowedWebhookUrls");
 }
 
 #[test]
 fn url_secret_needs_the_admin_to_allow_it() {
     let req = request("alertmanagerconfig-url-secret");
     let r = validate(&req, &workshop_settings());
-    assert!(!r.allowed);
-    assert!(message(&r).contains("(spec.receivers[0].webhookConfigs[0].urlSecret)"));
+    assert_rejected(&r, "(spec.receivers[0].webhookConfigs[0].urlSecret)");
     let r = validate(&req, &settings_with(json!({"allowUrlSecret": true})));
     assert!(r.allowed, "{:?}", r.status);
     // The secret supplies the URL: none is added.
@@ -179,17 +164,14 @@ fn proxies_and_other_integrations_are_refused() {
     req["object"]["spec"]["receivers"][0]["webhookConfigs"][0]["httpConfig"] =
         json!({"proxyURL": "http://evil.example.com:3128"});
     let r = validate(&req, &workshop_settings());
-    assert!(!r.allowed);
-    assert!(
-        message(&r).contains("httpConfig.proxyURL"),
-        "{}",
-        message(&r)
-    );
+    assert_rejected(&r, "httpConfig.proxyURL");
 
     let req = request("alertmanagerconfig-slack");
     let r = validate(&req, &workshop_settings());
-    assert!(!r.allowed);
-    assert!(message(&r).contains("receiver \"team-slack\" (spec.receivers[1].slackConfigs)"));
+    assert_rejected(
+        &r,
+        "receiver \"team-slack\" (spec.receivers[1].slackConfigs)",
+    );
     let r = validate(
         &req,
         &settings_with(json!({"allowedReceiverIntegrations": ["slackConfigs"]})),
@@ -220,7 +202,7 @@ fn storm_settings_can_be_turned_off_and_explicit_values_are_kept() {
     );
     req["object"]["spec"]["route"]["repeatInterval"] = json!("four hours");
     let r = validate(&req, &workshop_settings());
-    assert!(!r.allowed && message(&r).contains("spec.route.repeatInterval"));
+    assert_rejected(&r, "spec.route.repeatInterval");
 }
 
 #[test]
@@ -229,12 +211,7 @@ fn structure_problems_are_located() {
         &request("alertmanagerconfig-misindented"),
         &workshop_settings(),
     );
-    assert!(!r.allowed);
-    assert!(
-        message(&r).contains("`receivers` belongs under `spec`"),
-        "{}",
-        message(&r)
-    );
+    assert_rejected(&r, "`receivers` belongs under `spec`");
 
     let r = validate(
         &request("alertmanagerconfig-undefined-nested-receiver"),
@@ -258,7 +235,7 @@ fn structure_problems_are_located() {
         .unwrap()
         .push(first);
     let r = validate(&dup, &workshop_settings());
-    assert!(!r.allowed && message(&r).contains("receiver name \"default\" is repeated"));
+    assert_rejected(&r, "receiver name \"default\" is repeated");
 
     let mut deep = request("alertmanagerconfig-v1beta1-correct");
     let mut route = json!({"receiver": "default"});
@@ -268,19 +245,14 @@ fn structure_problems_are_located() {
     }
     deep["object"]["spec"]["route"]["routes"] = json!([route]);
     let r = validate(&deep, &workshop_settings());
-    assert!(
-        !r.allowed && message(&r).contains("deeper than 32"),
-        "{}",
-        message(&r)
-    );
+    assert_rejected(&r, "deeper than 32");
 }
 
 #[test]
 fn namespaces_outside_the_tenant_pattern_are_rejected_unless_exempt() {
     let req = request("alertmanagerconfig-not-a-tenant-namespace");
     let r = validate(&req, &workshop_settings());
-    assert!(!r.allowed);
-    assert!(message(&r).contains("does not match the tenant pattern"));
+    assert_rejected(&r, "does not match the tenant pattern");
     let r = validate(
         &req,
         &settings_with(json!({"exemptNamespaces": ["shared-monitoring"]})),

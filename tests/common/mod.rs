@@ -79,6 +79,20 @@ pub fn message(response: &AdmissionResponse) -> String {
         .unwrap_or_default()
 }
 
+/// Asserts the response is a rejection whose message contains `expected`.
+pub fn assert_rejected(response: &AdmissionResponse, expected: &str) {
+    let m = message(response);
+    assert!(
+        !response.allowed,
+        "accepted; expected a rejection containing {expected:?}"
+    );
+    assert!(
+        m.contains(expected),
+        "{expected:?} not in: {}",
+        &m[..m.floor_char_boundary(600)]
+    );
+}
+
 /// The response's patch as readable JSON (`[]` when there is none).
 pub fn patch_ops(response: &AdmissionResponse) -> Value {
     serde_json::to_value(response.patch_ops.clone().unwrap_or_default()).unwrap()
