@@ -141,15 +141,19 @@ fn compiled_pattern_user(pattern: &str, namespace: &str) -> Result<Option<String
         let mut cache = cache.borrow_mut();
         let compiled = match cache.take() {
             Some((cached, re)) if cached == pattern => (cached, re),
-            _ => (
-                pattern.to_owned(),
-                Regex::new(pattern).map_err(|e| e.to_string())?,
-            ),
+            _ => (pattern.to_owned(), anchored(pattern)?),
         };
         let user = capture_user(&compiled.1, namespace);
         *cache = Some(compiled);
         Ok(user)
     })
+}
+
+/// `pattern` matched against the whole namespace, as Prometheus anchors its regular
+/// expressions: `(?P<user>[a-z0-9]+)-(test|prod)` must not find user1 in
+/// `evil-user1-test` or `user1-test-x`.
+fn anchored(pattern: &str) -> Result<Regex, String> {
+    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| e.to_string())
 }
 
 fn capture_user(re: &Regex, namespace: &str) -> Option<String> {
@@ -495,6 +499,15 @@ mod tests {
             assert_eq!(default_pattern_user(ns), user, "{ns}");
             assert_eq!(by_regex(ns).as_deref(), user, "{ns}");
         }
+    }
+
+    #[test]
+    fn a_custom_pattern_matches_the_whole_namespace() {
+        let pattern = "(?P<user>[a-z0-9]+)-(test|prod)";
+        let user = |ns: &str| compiled_pattern_user(pattern, ns).unwrap();
+        assert_eq!(user("user1-test").as_deref(), Some("user1"));
+        assert_eq!(user("evil-user1-test"), None);
+        assert_eq!(user("user1-test-x"), None);
     }
 
     proptest! {

@@ -5,17 +5,17 @@
 //! as it came. Mutating webhooks run before the API server checks the CRD schema, so the
 //! object may be malformed in any way: each shape problem becomes a located message.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::bounded_parse::parse_bounded;
+use crate::alert_checks;
 use crate::drift::{self, DriftCheck};
 use crate::durations;
+use crate::expr_text::{Expression, Rewritten};
 use crate::json_shape::{field_object_mut, list_mut, object_mut, required_name};
-use crate::namespace_scope::{is_unrendered_template, scope_expr, OnConflict, Scope};
+use crate::namespace_scope::{is_unrendered_template, OnConflict, Scope};
 use crate::settings::Settings;
 use crate::verdict::{json_kind, Findings};
 
@@ -117,6 +117,7 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
                 seen_names.insert(group_name.clone(), group_index);
             }
         }
+        review_group_labels(group, group_index, &group_name, &context.scope, findings);
         let Some(rules) = list_mut(group, "rules", &at, findings) else {
             continue;
         };
@@ -137,6 +138,23 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
     }
 }
 
+/// Group labels (Prometheus 3) apply to every rule of the group; they must not name
+/// another namespace either.
+fn review_group_labels(
+    group: &mut Map<String, Value>,
+    index: usize,
+    name: &str,
+    scope: &Scope,
+    findings: &mut Findings,
+) {
+    let place = Place::Group { index, name };
+    if check_label_values(group.get("labels"), &place, findings) {
+        if let Some(labels) = group.get_mut("labels").and_then(Value::as_object_mut) {
+            pin_namespace_label(labels, &place, scope, findings);
+        }
+    }
+}
+
 /// `spec.groups` as a list, or `None` when there is nothing to review (or it is malformed,
 /// which is then recorded).
 fn groups_of<'o>(object: &'o mut Value, findings: &mut Findings) -> Option<&'o mut Vec<Value>> {
@@ -153,28 +171,94 @@ fn review_rule(
     context: &RuleContext,
     findings: &mut Findings,
 ) {
-    let (scope, settings, min_for) = (&context.scope, context.settings, context.min_for);
-    let mut at = RuleAt {
+    let Some((is_alert, name)) = rule_identity(rule, group_index, group_name, rule_index, findings)
+    else {
+        return;
+    };
+    let at = RuleAt {
+        group_index,
+        group_name,
+        rule_index,
+        rule: if is_alert {
+            RuleName::Alert(&name)
+        } else {
+            RuleName::Record(&name)
+        },
+    };
+    let place = Place::Rule(&at);
+    if check_label_values(rule.get("labels"), &place, findings) {
+        if let Some(labels) = rule.get_mut("labels").and_then(Value::as_object_mut) {
+            pin_namespace_label(labels, &place, &context.scope, findings);
+        }
+        add_namespace_label(rule, &at, &context.scope, findings);
+    }
+    // Owned, so the rule's other fields can change while the expression is reviewed.
+    let Some(text) = expr_text_of(rule, &at, findings) else {
+        return;
+    };
+    let Some(mut expr) = review_expr(&text, &at, context, findings) else {
+        return;
+    };
+    if is_alert {
+        let settings = context.settings;
+        complete_drift(&mut expr, &at, settings, findings);
+        let problems = alert_checks::always_fires_by_bool(expr.tree())
+            .into_iter()
+            .chain(alert_checks::labels_change_every_evaluation(
+                rule.get("labels").and_then(Value::as_object),
+            ));
+        for problem in problems {
+            findings.reject(format!("{}: {}", at.at(&problem.field), problem.message));
+        }
+        // Recording rules get neither: `for` means nothing there.
+        review_for(rule, &at, settings, context.min_for, findings);
+        add_default_labels(rule, &at, settings, findings);
+    }
+    if expr.changed() {
+        match expr.rewrite() {
+            Ok(Rewritten { text, reprinted }) => {
+                if let Some(why) = reprinted {
+                    findings.changed(format!(
+                        "{}: reprinted in canonical form, without the original comments and layout ({why})",
+                        at.path("expr")
+                    ));
+                }
+                rule.insert("expr".to_owned(), Value::String(text));
+            }
+            Err(refusal) => findings.reject(format!("{}: {refusal}", at.at("expr"))),
+        }
+    }
+}
+
+/// `(is_alert, name)`: a rule is an alerting rule (`alert`) or a recording rule
+/// (`record`), never both.
+fn rule_identity(
+    rule: &Map<String, Value>,
+    group_index: usize,
+    group_name: &str,
+    rule_index: usize,
+    findings: &mut Findings,
+) -> Option<(bool, String)> {
+    let at = RuleAt {
         group_index,
         group_name,
         rule_index,
         rule: RuleName::Unnamed,
     };
-    // Owned, so the rule map can be changed below; names are short.
-    let (is_alert, name) = match (rule.get("alert"), rule.get("record")) {
-        (Some(Value::String(a)), None | Some(Value::Null)) => (true, a.clone()),
-        (None | Some(Value::Null), Some(Value::String(r))) => (false, r.clone()),
+    match (rule.get("alert"), rule.get("record")) {
+        (Some(Value::String(a)), None | Some(Value::Null)) => Some((true, a.clone())),
+        (None | Some(Value::Null), Some(Value::String(r))) => Some((false, r.clone())),
         (None | Some(Value::Null), None | Some(Value::Null)) => {
             findings.reject(format!(
                 "{at}: needs `alert` (an alerting rule) or `record` (a recording rule)"
             ));
-            return;
+            None
         }
         (Some(Value::String(_)), Some(Value::String(_))) => {
             findings.reject(format!(
                 "{at}: has both `alert` and `record`; a rule is one or the other"
             ));
-            return;
+            None
         }
         (alert, record) => {
             let (field, value) = match alert {
@@ -186,24 +270,20 @@ fn review_rule(
                 at.at(field),
                 json_kind(value)
             ));
-            return;
+            None
         }
-    };
-    at.rule = if is_alert {
-        RuleName::Alert(&name)
-    } else {
-        RuleName::Record(&name)
-    };
+    }
+}
 
-    review_rule_labels(rule, &at, scope, findings);
-
-    // The CRD types `expr` int-or-string: an integer is a valid (constant) expression.
-    let text: Cow<str> = match rule.get("expr") {
-        Some(Value::String(text)) => Cow::Borrowed(text),
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Cow::Owned(n.to_string()),
+/// The rule's `expr` as text. The CRD types it int-or-string: an integer is a valid
+/// (constant) expression.
+fn expr_text_of(rule: &Map<String, Value>, at: &RuleAt, findings: &mut Findings) -> Option<String> {
+    match rule.get("expr") {
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(n.to_string()),
         None | Some(Value::Null) => {
             findings.reject(format!("{} is missing", at.at("expr")));
-            return;
+            None
         }
         Some(other) => {
             findings.reject(format!(
@@ -211,17 +291,28 @@ fn review_rule(
                 at.at("expr"),
                 json_kind(other)
             ));
-            return;
+            None
         }
-    };
-    let mut expr = match parse_bounded(&text) {
+    }
+}
+
+/// Parses the expression and scopes every selector to the namespace; `None` when the
+/// rule is rejected (the reason is recorded).
+fn review_expr<'t>(
+    text: &'t str,
+    at: &RuleAt,
+    context: &'t RuleContext,
+    findings: &mut Findings,
+) -> Option<Expression<'t>> {
+    let scope = context.scope;
+    let mut expr = match Expression::parse(text, scope) {
         Ok(expr) => expr,
         Err(refusal) => {
             findings.reject(format!("{}: {refusal}", at.at("expr")));
-            return;
+            return None;
         }
     };
-    let changes = match scope_expr(&mut expr, scope) {
+    let changes = match expr.scope() {
         Ok(changes) => changes,
         Err(err) => {
             findings.reject(format!(
@@ -231,7 +322,7 @@ fn review_rule(
                 scope.label,
                 scope.namespace,
             ));
-            return;
+            return None;
         }
     };
     let path = at.path("expr");
@@ -250,38 +341,36 @@ fn review_rule(
             scope.label, scope.namespace
         ));
     }
-    let mut new_text = changes.any().then(|| expr.to_string());
+    Some(expr)
+}
 
-    if is_alert {
-        match drift::check_alert(&expr, settings) {
-            DriftCheck::Fine => {}
-            DriftCheck::Completed {
-                expr: completed,
-                metric,
-            } => match parse_bounded(&completed) {
-                Ok(_) => {
-                    findings.changed(format!(
-                        "{path}: added the default comparison for {metric} (a bare selector fires whenever the series exists)"
-                    ));
-                    new_text = Some(completed);
-                }
+/// Drift alerts: a bare catalog selector gets its default comparison; a comparison that
+/// points the wrong way or uses a threshold out of range is rejected.
+fn complete_drift(
+    expr: &mut Expression,
+    at: &RuleAt,
+    settings: &Settings,
+    findings: &mut Findings,
+) {
+    match drift::check_alert(expr.tree(), settings) {
+        DriftCheck::Fine => {}
+        DriftCheck::Completed { comparison, metric } => {
+            match expr.complete(Box::new(comparison)) {
+                Ok(()) => findings.changed(format!(
+                    "{}: added the default comparison for {metric} (a bare selector fires whenever the series exists)",
+                    at.path("expr")
+                )),
                 Err(refusal) => findings.reject(format!(
                     "{}: with its default comparison, {refusal}",
                     at.at("expr")
                 )),
-            },
-            DriftCheck::Problems(problems) => {
-                for problem in problems {
-                    findings.reject(format!("{}: {problem}", at.at("expr")));
-                }
             }
         }
-        // Recording rules get neither: `for` means nothing there.
-        review_for(rule, &at, settings, min_for, findings);
-        add_default_labels(rule, &at, settings, findings);
-    }
-    if let Some(text) = new_text {
-        rule.insert("expr".to_owned(), Value::String(text));
+        DriftCheck::Problems(problems) => {
+            for problem in problems {
+                findings.reject(format!("{}: {problem}", at.at("expr")));
+            }
+        }
     }
 }
 
@@ -361,15 +450,10 @@ fn add_default_labels(
     }
 }
 
-/// A rule's own `labels` must not claim another namespace: Alertmanager routes on it.
-fn review_rule_labels(
-    rule: &mut Map<String, Value>,
-    at: &RuleAt,
-    scope: &Scope,
-    findings: &mut Findings,
-) {
-    let labels = match rule.get_mut("labels") {
-        None | Some(Value::Null) => return,
+/// `labels` must be a map of strings; `false` when it is not (recorded).
+fn check_label_values(labels: Option<&Value>, at: &Place, findings: &mut Findings) -> bool {
+    let labels = match labels {
+        None | Some(Value::Null) => return true,
         Some(Value::Object(labels)) => labels,
         Some(other) => {
             findings.reject(format!(
@@ -377,17 +461,53 @@ fn review_rule_labels(
                 at.at("labels"),
                 json_kind(other)
             ));
-            return;
+            return false;
         }
     };
-    if let Some((key, value)) = labels.iter().find(|(_, v)| !v.is_string()) {
-        findings.reject(format!(
-            "{} must be a string, found {}",
-            at.at(&format!("labels.{key}")),
-            json_kind(value)
-        ));
-        return;
+    match labels.iter().find(|(_, v)| !v.is_string()) {
+        Some((key, value)) => {
+            findings.reject(format!(
+                "{} must be a string, found {}",
+                at.at(&format!("labels.{key}")),
+                json_kind(value)
+            ));
+            false
+        }
+        None => true,
     }
+}
+
+/// Where a `labels` map sits: a group's or a rule's.
+enum Place<'a> {
+    Group { index: usize, name: &'a str },
+    Rule(&'a RuleAt<'a>),
+}
+
+impl Place<'_> {
+    fn path(&self, field: &str) -> String {
+        match self {
+            Place::Group { index, .. } => format!("spec.groups[{index}].{field}"),
+            Place::Rule(at) => at.path(field),
+        }
+    }
+
+    fn at(&self, field: &str) -> String {
+        match self {
+            Place::Group { name, .. } => format!("group {name:?} ({})", self.path(field)),
+            Place::Rule(at) => at.at(field),
+        }
+    }
+}
+
+/// Labels must not claim another namespace: Prometheus sets them on every alert and
+/// recorded series (rule labels last), and Alertmanager routes tenants by them. An
+/// unrendered template is replaced; any other value is a conflict (`onConflict`).
+fn pin_namespace_label(
+    labels: &mut Map<String, Value>,
+    place: &Place,
+    scope: &Scope,
+    findings: &mut Findings,
+) {
     let Some(Value::String(value)) = labels.get(scope.label) else {
         return;
     };
@@ -395,7 +515,7 @@ fn review_rule_labels(
         return;
     }
     let field = format!("labels.{}", scope.label);
-    let path = at.path(&field);
+    let path = place.path(&field);
     let old = value.clone();
     if is_unrendered_template(&old) {
         findings.changed(format!(
@@ -410,7 +530,7 @@ fn review_rule_labels(
     } else {
         findings.reject(format!(
             "{}: {:?} conflicts with namespace {:?}; remove the label or set it to the namespace",
-            at.at(&field),
+            place.at(&field),
             old,
             scope.namespace
         ));
@@ -420,4 +540,35 @@ fn review_rule_labels(
         scope.label.to_owned(),
         Value::String(scope.namespace.to_owned()),
     );
+}
+
+/// Every rule leaves with `labels.<namespaceLabel>: N`. Rule labels override what the
+/// expression outputs, so `label_replace` on the label, or an aggregation that drops
+/// it, cannot route an alert or a recorded series to another namespace (or to none).
+fn add_namespace_label(
+    rule: &mut Map<String, Value>,
+    at: &RuleAt,
+    scope: &Scope,
+    findings: &mut Findings,
+) {
+    let labels = rule
+        .entry("labels")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if labels.is_null() {
+        *labels = Value::Object(Map::new());
+    }
+    let Some(labels) = labels.as_object_mut() else {
+        return;
+    };
+    if !labels.contains_key(scope.label) {
+        findings.changed(format!(
+            "{}: set to {:?} (rule labels override the expression's, so what this rule emits stays in its namespace)",
+            at.path(&format!("labels.{}", scope.label)),
+            scope.namespace
+        ));
+        labels.insert(
+            scope.label.to_owned(),
+            Value::String(scope.namespace.to_owned()),
+        );
+    }
 }

@@ -85,7 +85,17 @@ fn bare_selector_gets_default_comparison_for_and_labels() {
 #[test]
 fn existing_labels_and_for_are_never_changed() {
     let r = validate(&request("seed-prometheusrule"), &workshop_settings());
-    assert!(r.patch.is_none(), "severity: critical and for: 10m stay");
+    let changed: Vec<Value> = patch_ops(&r)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["path"].clone())
+        .collect();
+    assert_eq!(
+        changed,
+        [json!("/spec/groups/0/rules/0/labels/namespace")],
+        "severity: critical and for: 10m stay"
+    );
 }
 
 #[test]
@@ -127,7 +137,7 @@ fn for_is_checked_against_min_for() {
 }
 
 #[test]
-fn recording_rules_are_only_scoped() {
+fn recording_rules_are_only_scoped_and_pinned() {
     let mut req = request("seed-prometheusrule");
     req["object"]["spec"]["groups"][0]["rules"][0] =
         json!({"record": "x:meanshift", "expr": "trustyai_meanshift > 0.05"});
@@ -135,7 +145,10 @@ fn recording_rules_are_only_scoped() {
     assert!(r.allowed);
     assert_eq!(
         patch_ops(&r),
-        json!([{"op": "replace", "path": "/spec/groups/0/rules/0/expr", "value": r#"trustyai_meanshift{namespace="user1-test"} > 0.05"#}])
+        json!([
+            {"op": "replace", "path": "/spec/groups/0/rules/0/expr", "value": r#"trustyai_meanshift{namespace="user1-test"} > 0.05"#},
+            {"op": "add", "path": "/spec/groups/0/rules/0/labels", "value": {"namespace": "user1-test"}},
+        ])
     );
 }
 

@@ -5,8 +5,16 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
+/// The seed's expression scoped in place: the matcher goes first, every other byte stays.
 const SCOPED_SEED_EXPR: &str =
-    r#"trustyai_meanshift{namespace="user1-test",subcategory="danceability"} < 0.05"#;
+    r#"trustyai_meanshift{namespace="user1-test", subcategory="danceability"}<0.05"#;
+
+/// The warning and patch op of the namespace label every rule is given.
+const LABEL_WARNING: &str = r#"spec.groups[0].rules[0].labels.namespace: set to "user1-test" (rule labels override the expression's, so what this rule emits stays in its namespace)"#;
+
+fn label_op() -> Value {
+    json!({"op": "add", "path": "/spec/groups/0/rules/0/labels/namespace", "value": "user1-test"})
+}
 
 fn defaults() -> Value {
     workshop_settings()
@@ -51,11 +59,19 @@ fn settings_are_validated_with_messages() {
 }
 
 #[test]
-fn seed_prometheusrule_passes_with_no_patch() {
-    let r = validate(&request("seed-prometheusrule"), &defaults());
+fn seed_prometheusrule_gets_only_its_namespace_label() {
+    let req = request("seed-prometheusrule");
+    let r = validate(&req, &defaults());
     assert!(r.allowed);
-    assert!(r.patch.is_none() && r.patch_type.is_none());
-    assert!(r.mutated_object.is_none());
+    assert_eq!(patch_ops(&r), json!([label_op()]));
+    assert_eq!(r.warnings, [LABEL_WARNING]);
+    assert_idempotent(&req, &defaults(), &r);
+    // Once it carries the label, it passes with no patch at all.
+    let r = validate(
+        &with_object(&req, r.mutated_object.clone().unwrap()),
+        &defaults(),
+    );
+    assert!(r.patch.is_none() && r.patch_type.is_none() && r.mutated_object.is_none());
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
 }
 
@@ -67,7 +83,7 @@ fn missing_matcher_is_added_with_a_minimal_patch() {
     assert_eq!(r.patch_type.as_deref(), Some("JSONPatch"));
     assert_eq!(
         patch_ops(&r),
-        json!([{"op": "replace", "path": "/spec/groups/0/rules/0/expr", "value": SCOPED_SEED_EXPR}])
+        json!([{"op": "replace", "path": "/spec/groups/0/rules/0/expr", "value": SCOPED_SEED_EXPR}, label_op()])
     );
     let mutated = r.mutated_object.as_ref().unwrap();
     assert_eq!(
@@ -78,7 +94,10 @@ fn missing_matcher_is_added_with_a_minimal_patch() {
     assert_eq!(select(mutated, "$.spec.groups[0].rules[0].for"), "10m");
     assert_eq!(
         r.warnings,
-        vec![r#"spec.groups[0].rules[0].expr: scoped to namespace "user1-test""#]
+        vec![
+            LABEL_WARNING,
+            r#"spec.groups[0].rules[0].expr: scoped to namespace "user1-test""#
+        ]
     );
     assert_idempotent(&req, &defaults(), &r);
 }
@@ -96,7 +115,7 @@ fn unrendered_helm_template_is_replaced() {
         SCOPED_SEED_EXPR
     );
     assert!(
-        r.warnings[0].contains("unrendered template"),
+        r.warnings.iter().any(|w| w.contains("unrendered template")),
         "{:?}",
         r.warnings
     );
@@ -135,6 +154,7 @@ fn another_namespace_is_overwritten_when_set_to() {
     assert_eq!(
         r.warnings,
         vec![
+            LABEL_WARNING,
             r#"spec.groups[0].rules[0].expr: overwrote matcher namespace="user2-test" with namespace="user1-test""#
         ]
     );
@@ -161,10 +181,8 @@ fn recording_rules_and_aggregation_parameters_are_scoped() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|op| {
-            assert_eq!(op["op"], "replace");
-            op["path"].as_str().unwrap()
-        })
+        .map(|op| op["path"].as_str().unwrap())
+        .filter(|path| path.ends_with("/expr"))
         .collect();
     assert_eq!(
         paths,
@@ -173,7 +191,7 @@ fn recording_rules_and_aggregation_parameters_are_scoped() {
     let mutated = r.mutated_object.as_ref().unwrap();
     assert_eq!(
         select(mutated, "$.spec.groups[1].rules[1].expr"),
-        r#"topk(scalar(max(jukebox_top_n{namespace="user1-test"})), sum by (model) (rate(http_requests_total{code=~"5..",namespace="user1-test"}[5m])))"#
+        r#"topk(scalar(max(jukebox_top_n{namespace="user1-test"})), sum by (model) (rate(http_requests_total{namespace="user1-test", code=~"5.."}[5m])))"#
     );
     // An integer expr (int-or-string) has no selector: left as the integer it was.
     assert_eq!(select(mutated, "$.spec.groups[1].rules[2].expr"), &json!(1));
@@ -244,7 +262,8 @@ fn malformed_objects_are_rejected_with_every_problem_located() {
 #[test]
 fn integer_expressions_are_valid() {
     let r = validate(&with_expr(json!(1)), &defaults());
-    assert!(r.allowed && r.patch.is_none(), "{:?}", r.status);
+    assert!(r.allowed, "{:?}", r.status);
+    assert_eq!(patch_ops(&r), json!([label_op()]));
 }
 
 #[test]
@@ -298,7 +317,7 @@ fn another_namespace_label_name_can_be_enforced() {
             r.mutated_object.as_ref().unwrap(),
             "$.spec.groups[0].rules[0].expr"
         ),
-        r#"trustyai_meanshift{kubernetes_namespace="user1-test",namespace="user1-test",subcategory="danceability"} < 0.05"#
+        r#"trustyai_meanshift{kubernetes_namespace="user1-test", namespace="user1-test", subcategory="danceability"}<0.05"#
     );
 }
 

@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: fixtures, and the real .wasm in a waPC host.
 #![allow(dead_code)]
 
+pub mod operator;
+pub mod promql_gen;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
