@@ -208,6 +208,49 @@ fn manifests_use_kubewarden_fields_and_settings_the_wasm_accepts() {
     assert!(kinds.contains("ClusterAdmissionPolicy") && kinds.contains("AdmissionPolicy"));
 }
 
+/// The platform's own namespaces, which cluster-wide manifests may leave out.
+const PLATFORM_NAMESPACES: [&str; 8] = [
+    "openshift-monitoring",
+    "openshift-user-workload-monitoring",
+    "monitoring",
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "kubewarden",
+    "cattle-monitoring-system",
+];
+
+#[test]
+fn cluster_wide_manifests_send_every_tenant_namespace_to_the_policy() {
+    for name in [
+        "policies/clusteradmissionpolicy.yaml",
+        "policies/clusteradmissionpolicy-monitor.yaml",
+    ] {
+        let spec = &yaml(name)["spec"];
+        // Narrowing by request (CEL) or object would leave tenant namespaces unreviewed
+        // (a tenant's `-toolings` or a project it creates).
+        for key in ["matchConditions", "objectSelector"] {
+            assert!(spec[key].is_null(), "{name}: spec.{key} narrows the policy");
+        }
+        let selector = &spec["namespaceSelector"];
+        assert!(
+            selector["matchLabels"].is_null(),
+            "{name}: matchLabels would leave out namespaces without the label"
+        );
+        for expression in selector["matchExpressions"].as_array().unwrap() {
+            assert_eq!(expression["key"], "kubernetes.io/metadata.name", "{name}");
+            assert_eq!(expression["operator"], "NotIn", "{name}");
+            for excluded in expression["values"].as_array().unwrap() {
+                let excluded = excluded.as_str().unwrap();
+                assert!(
+                    PLATFORM_NAMESPACES.contains(&excluded),
+                    "{name}: excludes {excluded:?}, which is not a platform namespace"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn workflows_run_the_test_command_and_publish_where_the_readme_says() {
     let ci = std::fs::read_to_string(repo_root().join(".github/workflows/ci.yml")).unwrap();
