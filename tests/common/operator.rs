@@ -1,0 +1,162 @@
+//! What the Prometheus Operator makes of admitted objects: the Alertmanager configuration
+//! it generates for an AlertmanagerConfig, and the rule file it writes for a
+//! PrometheusRule. The oracles and the end-to-end test feed these to the real tools.
+
+use serde_json::{json, Map, Value};
+
+/// The part of the Alertmanager configuration the operator generates for one
+/// AlertmanagerConfig: names prefixed `<namespace>/<name>/`, a `namespace="<namespace>"`
+/// matcher on its route, and camelCase fields in Alertmanager's snake_case.
+pub fn operator_config(object: &Value) -> Value {
+    let namespace = object["metadata"]["namespace"].as_str().unwrap();
+    let name = object["metadata"]["name"].as_str().unwrap();
+    let v1alpha1 = object["apiVersion"] == "monitoring.coreos.com/v1alpha1";
+    let prefix = |n: &str| format!("{namespace}/{name}/{n}");
+    let spec = &object["spec"];
+
+    let mut receivers = vec![json!({"name": "null"})];
+    for receiver in spec["receivers"].as_array().into_iter().flatten() {
+        let mut out = json!({"name": prefix(receiver["name"].as_str().unwrap())});
+        let hooks: Vec<Value> = receiver["webhookConfigs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|w| {
+                let mut hook = Map::new();
+                if let Some(url) = w.get("url") {
+                    hook.insert("url".into(), url.clone());
+                } else {
+                    // urlSecret: the operator writes the secret's value; any URL stands in.
+                    hook.insert("url".into(), json!("https://secret.example.com/"));
+                }
+                if let Some(b) = w.get("sendResolved") {
+                    hook.insert("send_resolved".into(), b.clone());
+                }
+                if let Some(m) = w.get("maxAlerts") {
+                    hook.insert("max_alerts".into(), m.clone());
+                }
+                Value::Object(hook)
+            })
+            .collect();
+        if !hooks.is_empty() {
+            out["webhook_configs"] = json!(hooks);
+        }
+        receivers.push(out);
+    }
+
+    let mut time_intervals = Vec::new();
+    let intervals_field = if v1alpha1 {
+        "muteTimeIntervals"
+    } else {
+        "timeIntervals"
+    };
+    for interval in spec[intervals_field].as_array().into_iter().flatten() {
+        let ranges: Vec<Value> = interval["timeIntervals"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                let mut out = Map::new();
+                for (from, to) in [
+                    ("weekdays", "weekdays"),
+                    ("daysOfMonth", "days_of_month"),
+                    ("months", "months"),
+                    ("years", "years"),
+                ] {
+                    if let Some(v) = r.get(from) {
+                        out.insert(to.into(), v.clone());
+                    }
+                }
+                Value::Object(out)
+            })
+            .collect();
+        time_intervals.push(
+            json!({"name": prefix(interval["name"].as_str().unwrap()), "time_intervals": ranges}),
+        );
+    }
+
+    let mut route = convert_route(&spec["route"], &prefix, v1alpha1);
+    let matchers = route["matchers"].as_array().cloned().unwrap_or_default();
+    let mut with_namespace = vec![json!(format!("namespace=\"{namespace}\""))];
+    with_namespace.extend(matchers);
+    route["matchers"] = json!(with_namespace);
+    route["continue"] = json!(true);
+
+    json!({
+        "route": {"receiver": "null", "routes": [route]},
+        "receivers": receivers,
+        "time_intervals": time_intervals,
+    })
+}
+
+fn convert_route(route: &Value, prefix: &dyn Fn(&str) -> String, v1alpha1: bool) -> Value {
+    let mut out = Map::new();
+    if let Some(r) = route["receiver"].as_str() {
+        out.insert("receiver".into(), json!(prefix(r)));
+    }
+    for (from, to) in [
+        ("groupBy", "group_by"),
+        ("groupWait", "group_wait"),
+        ("groupInterval", "group_interval"),
+        ("repeatInterval", "repeat_interval"),
+        ("continue", "continue"),
+    ] {
+        if let Some(v) = route.get(from) {
+            out.insert(to.into(), v.clone());
+        }
+    }
+    for field in ["muteTimeIntervals", "activeTimeIntervals"] {
+        if let Some(names) = route[field].as_array() {
+            let key = if field == "muteTimeIntervals" {
+                "mute_time_intervals"
+            } else {
+                "active_time_intervals"
+            };
+            out.insert(
+                key.into(),
+                json!(names
+                    .iter()
+                    .map(|n| prefix(n.as_str().unwrap()))
+                    .collect::<Vec<_>>()),
+            );
+        }
+    }
+    let matchers: Vec<Value> = route["matchers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            // v1alpha1 says `regex: true`; v1beta1 says `matchType: "=~"`.
+            let op = match m["matchType"].as_str() {
+                Some(op) => op.to_owned(),
+                None if v1alpha1 && m["regex"] == true => "=~".to_owned(),
+                None => "=".to_owned(),
+            };
+            json!(format!(
+                "{}{}{:?}",
+                m["name"].as_str().unwrap(),
+                op,
+                m["value"].as_str().unwrap_or("")
+            ))
+        })
+        .collect();
+    if !matchers.is_empty() {
+        out.insert("matchers".into(), json!(matchers));
+    }
+    if let Some(children) = route["routes"].as_array() {
+        out.insert(
+            "routes".into(),
+            json!(children
+                .iter()
+                .map(|c| convert_route(c, prefix, v1alpha1))
+                .collect::<Vec<_>>()),
+        );
+    }
+    Value::Object(out)
+}
+
+/// The rule file Prometheus loads for a PrometheusRule: its `spec.groups`, as the
+/// operator writes them into the rule ConfigMap.
+pub fn rule_file(object: &Value) -> Value {
+    json!({"groups": object["spec"]["groups"]})
+}
