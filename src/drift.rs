@@ -11,7 +11,9 @@ use promql_parser::parser::token::{self, TokenId};
 use promql_parser::parser::{Expr, VectorSelector};
 use serde::{Deserialize, Serialize};
 
+use crate::expr_text::Completion;
 use crate::namespace_scope::is_unrendered_template;
+use crate::promql_walk::walk;
 
 /// Which values of a metric mean drift (or unfairness).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,70 +149,61 @@ pub trait Catalog {
 pub enum DriftCheck {
     /// Nothing to say (no catalog metric, or every comparison is right).
     Fine,
-    /// A bare catalog selector: the expression with its default comparison added.
-    Completed { expr: String, metric: String },
+    /// A bare catalog selector: the default comparison to add around it.
+    Completed {
+        comparison: DefaultComparison,
+        metric: String,
+    },
     /// Comparisons that point the wrong way or use thresholds out of range.
     Problems(Vec<String>),
+}
+
+/// The comparison that makes a bare drift selector mean drift.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DefaultComparison {
+    Below(f64),
+    Above(f64),
+    Outside(f64, f64),
+}
+
+impl Completion for DefaultComparison {
+    fn render(&self, core: &str) -> String {
+        match self {
+            DefaultComparison::Below(t) => format!("{core} < {t}"),
+            DefaultComparison::Above(t) => format!("{core} > {t}"),
+            DefaultComparison::Outside(lo, hi) => format!("{core} < {lo} or {core} > {hi}"),
+        }
+    }
 }
 
 /// Checks an alerting rule's (already scoped) expression.
 pub fn check_alert(expr: &Expr, catalog: &dyn Catalog) -> DriftCheck {
     // A bare selector (through meaning-preserving wrappers) fires whenever it exists.
     if let Some((name, metric)) = catalog_metric(expr, catalog) {
-        let text = expr.to_string();
-        let completed = match (metric.direction, metric.threshold, metric.band) {
-            (Direction::Below, Some(t), _) => format!("{text} < {t}"),
-            (Direction::Above, Some(t), _) => format!("{text} > {t}"),
-            (Direction::Outside, _, Some([lo, hi])) => format!("{text} < {lo} or {text} > {hi}"),
+        let comparison = match (metric.direction, metric.threshold, metric.band) {
+            (Direction::Below, Some(t), _) => DefaultComparison::Below(t),
+            (Direction::Above, Some(t), _) => DefaultComparison::Above(t),
+            (Direction::Outside, _, Some([lo, hi])) => DefaultComparison::Outside(lo, hi),
             _ => return DriftCheck::Fine,
         };
         return DriftCheck::Completed {
-            expr: completed,
+            comparison,
             metric: name.to_owned(),
         };
     }
     let mut problems = Vec::new();
-    visit_comparisons(expr, catalog, &mut problems, 0);
+    // Past the depth bound nothing more is checked; the parse bound refuses such trees.
+    let _ = walk(expr, &mut |node| {
+        if let Expr::Binary(b) = node {
+            if b.op.is_comparison_operator() {
+                check_comparison(b.op.id(), &b.lhs, &b.rhs, catalog, &mut problems);
+            }
+        }
+    });
     if problems.is_empty() {
         DriftCheck::Fine
     } else {
         DriftCheck::Problems(problems)
-    }
-}
-
-/// Walks every node; bounded by the parse depth limit, checked again here.
-fn visit_comparisons(expr: &Expr, catalog: &dyn Catalog, problems: &mut Vec<String>, depth: usize) {
-    if depth > crate::bounded_parse::MAX_TREE_DEPTH {
-        return;
-    }
-    let depth = depth + 1;
-    match expr {
-        Expr::Binary(b) => {
-            if b.op.is_comparison_operator() {
-                check_comparison(b.op.id(), &b.lhs, &b.rhs, catalog, problems);
-            }
-            visit_comparisons(&b.lhs, catalog, problems, depth);
-            visit_comparisons(&b.rhs, catalog, problems, depth);
-        }
-        Expr::Aggregate(a) => {
-            if let Some(p) = a.param.as_deref() {
-                visit_comparisons(p, catalog, problems, depth);
-            }
-            visit_comparisons(&a.expr, catalog, problems, depth);
-        }
-        Expr::Unary(u) => visit_comparisons(&u.expr, catalog, problems, depth),
-        Expr::Paren(p) => visit_comparisons(&p.expr, catalog, problems, depth),
-        Expr::Subquery(s) => visit_comparisons(&s.expr, catalog, problems, depth),
-        Expr::Call(c) => {
-            for arg in &c.args.args {
-                visit_comparisons(arg, catalog, problems, depth);
-            }
-        }
-        Expr::NumberLiteral(_)
-        | Expr::StringLiteral(_)
-        | Expr::VectorSelector(_)
-        | Expr::MatrixSelector(_)
-        | Expr::Extension(_) => {}
     }
 }
 
@@ -466,19 +459,22 @@ mod tests {
         assert_eq!(
             check(r#"trustyai_meanshift{namespace="n"}"#),
             DriftCheck::Completed {
-                expr: r#"trustyai_meanshift{namespace="n"} < 0.05"#.to_owned(),
+                comparison: DefaultComparison::Below(0.05),
                 metric: "trustyai_meanshift".to_owned()
             }
         );
-        let DriftCheck::Completed { expr, .. } = check("trustyai_spd") else {
-            panic!()
+        let completed = |text: &str| match check(text) {
+            DriftCheck::Completed { comparison, .. } => comparison.render(text),
+            other => panic!("{text}: {other:?}"),
         };
-        assert_eq!(expr, "trustyai_spd < -0.1 or trustyai_spd > 0.1");
-        let DriftCheck::Completed { expr, .. } = check("min_over_time(trustyai_fouriermmd[5m])")
-        else {
-            panic!()
-        };
-        assert_eq!(expr, "min_over_time(trustyai_fouriermmd[5m]) > 0.8");
+        assert_eq!(
+            completed("trustyai_spd"),
+            "trustyai_spd < -0.1 or trustyai_spd > 0.1"
+        );
+        assert_eq!(
+            completed("min_over_time(trustyai_fouriermmd[5m])"),
+            "min_over_time(trustyai_fouriermmd[5m]) > 0.8"
+        );
         assert_eq!(check("up"), DriftCheck::Fine);
     }
 }

@@ -10,6 +10,7 @@ use promql_parser::parser::{Expr, VectorSelector};
 use serde::{Deserialize, Serialize};
 
 use crate::bounded_parse::MAX_TREE_DEPTH;
+use crate::promql_walk::{walk_mut, TooDeep};
 
 /// What to do with a selector whose matcher on the namespace label selects anything
 /// other than exactly the object's namespace.
@@ -40,6 +41,19 @@ pub struct ScopeChanges {
     pub templates_replaced: usize,
     /// Selectors whose conflicting matchers were dropped (`onConflict: overwrite`).
     pub overwritten: Vec<String>,
+    /// What happened to each selector, in text order (for the in-place text edit).
+    pub edits: Vec<SelectorEdit>,
+}
+
+/// What scoping did to one selector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelectorEdit {
+    /// It already matched exactly the namespace.
+    Keep,
+    /// `label="N"` was added, first.
+    Add,
+    /// Every matcher on the label was replaced by `label="N"`, where the first stood.
+    SetOnly,
 }
 
 impl ScopeChanges {
@@ -82,43 +96,18 @@ impl std::fmt::Display for ScopeError {
 /// Makes every selector in `expr` match `scope.label="scope.namespace"`.
 pub fn scope_expr(expr: &mut Expr, scope: &Scope) -> Result<ScopeChanges, ScopeError> {
     let mut changes = ScopeChanges::default();
-    visit(expr, scope, &mut changes, 0)?;
+    walk_mut(expr, &mut |node| match node {
+        Expr::VectorSelector(vs) => enforce(vs, scope, &mut changes),
+        Expr::MatrixSelector(ms) => enforce(&mut ms.vs, scope, &mut changes),
+        Expr::Extension(_) => Err(ScopeError::UnsupportedNode),
+        _ => Ok(()),
+    })?;
     Ok(changes)
 }
 
-fn visit(
-    expr: &mut Expr,
-    scope: &Scope,
-    changes: &mut ScopeChanges,
-    depth: usize,
-) -> Result<(), ScopeError> {
-    if depth > MAX_TREE_DEPTH {
-        return Err(ScopeError::TooDeep);
-    }
-    let depth = depth + 1;
-    match expr {
-        Expr::Aggregate(agg) => {
-            if let Some(param) = agg.param.as_deref_mut() {
-                visit(param, scope, changes, depth)?;
-            }
-            visit(&mut agg.expr, scope, changes, depth)
-        }
-        Expr::Unary(unary) => visit(&mut unary.expr, scope, changes, depth),
-        Expr::Binary(binary) => {
-            visit(&mut binary.lhs, scope, changes, depth)?;
-            visit(&mut binary.rhs, scope, changes, depth)
-        }
-        Expr::Paren(paren) => visit(&mut paren.expr, scope, changes, depth),
-        Expr::Subquery(sub) => visit(&mut sub.expr, scope, changes, depth),
-        Expr::Call(call) => call
-            .args
-            .args
-            .iter_mut()
-            .try_for_each(|arg| visit(arg, scope, changes, depth)),
-        Expr::VectorSelector(vs) => enforce(vs, scope, changes),
-        Expr::MatrixSelector(ms) => enforce(&mut ms.vs, scope, changes),
-        Expr::NumberLiteral(_) | Expr::StringLiteral(_) => Ok(()),
-        Expr::Extension(_) => Err(ScopeError::UnsupportedNode),
+impl From<TooDeep> for ScopeError {
+    fn from(_: TooDeep) -> Self {
+        ScopeError::TooDeep
     }
 }
 
@@ -160,6 +149,7 @@ fn enforce(
             }
             OnConflict::Overwrite => {
                 changes.overwritten.push(conflict.to_string());
+                changes.edits.push(SelectorEdit::SetOnly);
                 set_only_matcher(vs, scope);
                 return Ok(());
             }
@@ -174,19 +164,29 @@ fn enforce(
         .filter(|m| is_unrendered_template(&m.value));
     if templates.next().is_some() {
         changes.templates_replaced += 1;
+        changes.edits.push(SelectorEdit::SetOnly);
         set_only_matcher(vs, scope);
-    } else if !vs.matchers.matchers.iter().any(exact) {
+    } else if vs.matchers.matchers.iter().any(exact) {
+        changes.edits.push(SelectorEdit::Keep);
+    } else {
         changes.added += 1;
-        vs.matchers.matchers.push(namespace_matcher(scope));
+        changes.edits.push(SelectorEdit::Add);
+        // First, where the in-place text edit puts it (`x{namespace="N", a="b"}`).
+        vs.matchers.matchers.insert(0, namespace_matcher(scope));
     }
     Ok(())
 }
 
-/// Replaces every matcher on the label with the one exact matcher. (Where it goes does
-/// not matter: promql-parser prints matchers sorted.)
+/// Replaces every matcher on the label with the one exact matcher, at the place of the
+/// first of them (where the in-place text edit puts it).
 fn set_only_matcher(vs: &mut VectorSelector, scope: &Scope) {
-    vs.matchers.matchers.retain(|m| m.name != scope.label);
-    vs.matchers.matchers.push(namespace_matcher(scope));
+    let matchers = &mut vs.matchers.matchers;
+    let first = matchers
+        .iter()
+        .position(|m| m.name == scope.label)
+        .unwrap_or(0);
+    matchers.retain(|m| m.name != scope.label);
+    matchers.insert(first.min(matchers.len()), namespace_matcher(scope));
 }
 
 fn namespace_matcher(scope: &Scope) -> Matcher {

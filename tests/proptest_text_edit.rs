@@ -1,0 +1,158 @@
+//! Properties of the in-place text edit over generated PromQL whose tokens are separated
+//! by random white space and `#` comments: the edited text parses to exactly the
+//! canonically scoped tree, keeps every comment, needs no second edit, and is never the
+//! canonical reprint (the fallback). A batch is judged by `promtool check rules`.
+
+mod common;
+
+use std::process::Command;
+
+use common::promql_gen::{vector_expr, GAP};
+use promql_parser::parser::parse;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, TestRunner};
+use tenant_alerting_policy::expr_text::{Expression, Rewritten};
+use tenant_alerting_policy::namespace_scope::{scope_expr, OnConflict, Scope};
+
+fn scope() -> Scope<'static> {
+    Scope {
+        label: "namespace",
+        namespace: "user1-test",
+        on_conflict: OnConflict::Overwrite,
+    }
+}
+
+/// What an author might put between two tokens.
+fn gap() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(" ".to_owned()),
+        Just(String::new()),
+        Just("\n    ".to_owned()),
+        Just("\t".to_owned()),
+        (0u32..1000).prop_map(|n| format!("  # c{n} {{ }} ( \" ' `\n")),
+        (0u32..1000).prop_map(|n| format!("\r\n# c{n}\n")),
+    ]
+}
+
+/// A generated expression with every gap filled, and the comments it holds.
+fn commented_expr() -> impl Strategy<Value = (String, Vec<String>)> {
+    vector_expr()
+        .prop_flat_map(|text| {
+            let gaps = text.matches(GAP).count();
+            (Just(text), prop::collection::vec(gap(), gaps))
+        })
+        .prop_map(|(text, gaps)| {
+            let mut out = String::new();
+            let mut fills = gaps.iter();
+            for piece in text.split(GAP) {
+                out.push_str(piece);
+                // A gap with nothing in it would glue two words together.
+                match fills.next().map(String::as_str) {
+                    Some("") if piece.ends_with(|c: char| c.is_alphanumeric()) => out.push(' '),
+                    Some(fill) => out.push_str(fill),
+                    None => {}
+                }
+            }
+            let comments = gaps
+                .iter()
+                .filter_map(|g| g.split_once('#').map(|(_, c)| format!("#{}", c.trim_end())))
+                .collect();
+            (out, comments)
+        })
+}
+
+/// Edits `text`; `None` when the generator produced something the parser refuses.
+fn edited(text: &str) -> Option<Rewritten> {
+    let mut e = Expression::parse(text, scope()).ok()?;
+    e.scope().ok()?;
+    Some(if e.changed() {
+        e.rewrite().expect("a scoped expression can be written")
+    } else {
+        Rewritten {
+            text: text.to_owned(),
+            reprinted: None,
+        }
+    })
+}
+
+fn check(text: &str, comments: &[String]) -> Result<Option<String>, TestCaseError> {
+    let Some(out) = edited(text) else {
+        return Ok(None);
+    };
+    prop_assert_eq!(out.reprinted.as_deref(), None, "fell back on {:?}", text);
+    let mut canonical = parse(text).unwrap();
+    scope_expr(&mut canonical, &scope()).unwrap();
+    let reparsed = parse(&out.text)
+        .map_err(|e| TestCaseError::fail(format!("{:?} does not parse: {e}", out.text)))?;
+    prop_assert_eq!(&reparsed, &canonical, "{:?} -> {:?}", text, out.text);
+    for comment in comments {
+        prop_assert!(out.text.contains(comment.as_str()), "lost {:?}", comment);
+    }
+    let changed_again = {
+        let mut again = Expression::parse(&out.text, scope()).unwrap();
+        again.scope().unwrap().any()
+    };
+    prop_assert!(!changed_again, "{:?} changed again", out.text);
+    Ok(Some(out.text))
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 512, ..Config::default() })]
+
+    #[test]
+    fn the_edit_keeps_the_text_and_means_the_canonical_tree((text, comments) in commented_expr()) {
+        check(&text, &comments)?;
+    }
+}
+
+#[test]
+fn promtool_accepts_the_edited_text_and_the_fallback_never_fires() {
+    let found = Command::new("promtool").arg("--version").output();
+    assert!(
+        found.map(|o| o.status.success()).unwrap_or(false),
+        "promtool is not on PATH: `make deps` installs it"
+    );
+    let mut runner = TestRunner::deterministic();
+    let strategy = commented_expr();
+    let mut rules = Vec::new();
+    let mut attempts = 0;
+    while rules.len() < 300 && attempts < 1000 {
+        attempts += 1;
+        let (text, comments) = strategy.new_tree(&mut runner).unwrap().current();
+        match check(&text, &comments) {
+            Ok(Some(out)) => rules.push(serde_json::json!({
+                "record": format!("generated:rule{}", rules.len()),
+                "expr": out,
+            })),
+            Ok(None) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(
+        rules.len(),
+        300,
+        "only {} of {attempts} parsed",
+        rules.len()
+    );
+    eprintln!("{attempts} generated, 300 edited in place, fallback 0 times");
+    let dir = std::env::temp_dir().join(format!(
+        "tenant-alerting-policy-{}-proptest-text",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rules.yaml");
+    let file = serde_json::json!({"groups": [{"name": "generated", "rules": rules}]});
+    std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+    let out = Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool rejected edited expressions:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
