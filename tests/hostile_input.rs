@@ -114,6 +114,34 @@ fn nesting_hidden_from_a_text_scan_is_counted_on_the_parsers_tokens() {
 }
 
 #[test]
+fn reprint_traps_are_edited_in_place_within_the_limits() {
+    // Reprinting changed these: a value as Go reads its escapes, a timestamp's digits,
+    // and two expressions that grew past the 16 KiB limit (locking the object against
+    // its next UPDATE). Edited in place, each keeps its text and its size.
+    for (expr, kept) in [
+        (r#"x{a="\xc3\xa9"} > 0"#.to_owned(), r#"a="\xc3\xa9""#.to_owned()),
+        ("x @ 1.0005 > 0".to_owned(), "@ 1.0005".to_owned()),
+        (format!("x{{a=`{}`}} > 0", "\"".repeat(9000)), "`\"\"\"".to_owned()),
+        (
+            format!("{}x{}", "(".repeat(100), " + 1e308)".repeat(100)),
+            "+ 1e308)".to_owned(),
+        ),
+    ] {
+        let r = answer(&expr_request(json!(expr)));
+        assert!(r.allowed, "{:?}", r.status);
+        let stored = select(
+            r.mutated_object.as_ref().unwrap(),
+            "$.spec.groups[0].rules[0].expr",
+        )
+        .as_str()
+        .unwrap()
+        .to_owned();
+        assert!(stored.contains(&kept), "{stored:.200}");
+        assert!(stored.len() <= expr.len() + r#"{namespace="user1-test"}"#.len());
+    }
+}
+
+#[test]
 fn regex_matchers_are_checked_not_compiled() {
     // 200 matchers whose regexes compile into large automata: once 35 s of CPU.
     let matchers: Vec<String> = (0..200).map(|i| format!(r#"l{i}=~"\\w{{300}}""#)).collect();
