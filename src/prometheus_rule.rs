@@ -429,14 +429,7 @@ fn add_default_labels(
     if settings.default_labels.is_empty() {
         return;
     }
-    let labels = rule
-        .entry("labels")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if labels.is_null() {
-        *labels = Value::Object(Map::new());
-    }
-    // A non-object `labels` was already reported by review_rule_labels.
-    let Some(labels) = labels.as_object_mut() else {
+    let Some(labels) = labels_mut(rule) else {
         return;
     };
     for (name, value) in &settings.default_labels {
@@ -542,6 +535,18 @@ fn pin_namespace_label(
     );
 }
 
+/// The rule's `labels`, created when absent or null; `None` when it is not a map (which
+/// `check_label_values` already reported).
+fn labels_mut(rule: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
+    let labels = rule
+        .entry("labels")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if labels.is_null() {
+        *labels = Value::Object(Map::new());
+    }
+    labels.as_object_mut()
+}
+
 /// Every rule leaves with `labels.<namespaceLabel>: N`. Rule labels override what the
 /// expression outputs, so `label_replace` on the label, or an aggregation that drops
 /// it, cannot route an alert or a recorded series to another namespace (or to none).
@@ -551,13 +556,7 @@ fn add_namespace_label(
     scope: &Scope,
     findings: &mut Findings,
 ) {
-    let labels = rule
-        .entry("labels")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if labels.is_null() {
-        *labels = Value::Object(Map::new());
-    }
-    let Some(labels) = labels.as_object_mut() else {
+    let Some(labels) = labels_mut(rule) else {
         return;
     };
     if !labels.contains_key(scope.label) {

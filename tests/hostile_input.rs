@@ -119,9 +119,15 @@ fn reprint_traps_are_edited_in_place_within_the_limits() {
     // and two expressions that grew past the 16 KiB limit (locking the object against
     // its next UPDATE). Edited in place, each keeps its text and its size.
     for (expr, kept) in [
-        (r#"x{a="\xc3\xa9"} > 0"#.to_owned(), r#"a="\xc3\xa9""#.to_owned()),
+        (
+            r#"x{a="\xc3\xa9"} > 0"#.to_owned(),
+            r#"a="\xc3\xa9""#.to_owned(),
+        ),
         ("x @ 1.0005 > 0".to_owned(), "@ 1.0005".to_owned()),
-        (format!("x{{a=`{}`}} > 0", "\"".repeat(9000)), "`\"\"\"".to_owned()),
+        (
+            format!("x{{a=`{}`}} > 0", "\"".repeat(9000)),
+            "`\"\"\"".to_owned(),
+        ),
         (
             format!("{}x{}", "(".repeat(100), " + 1e308)".repeat(100)),
             "+ 1e308)".to_owned(),
