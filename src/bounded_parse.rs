@@ -18,9 +18,15 @@ pub const MAX_TREE_DEPTH: usize = 256;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParseRefusal {
-    TooLong { bytes: usize },
-    TooDeep { bound: usize },
+    TooLong {
+        bytes: usize,
+    },
+    TooDeep {
+        bound: usize,
+    },
     Syntax(String),
+    /// The text cannot be edited in place and must not be reprinted (why).
+    NotEditable(String),
 }
 
 impl std::fmt::Display for ParseRefusal {
@@ -36,6 +42,7 @@ impl std::fmt::Display for ParseRefusal {
                  {bound} levels deep; the limit is {MAX_TREE_DEPTH}"
             ),
             ParseRefusal::Syntax(msg) => write!(f, "expression does not parse: {msg}"),
+            ParseRefusal::NotEditable(why) => write!(f, "expression cannot be scoped: {why}"),
         }
     }
 }

@@ -23,7 +23,7 @@ use promql_parser::parser::token::{self, TokenId};
 use promql_parser::parser::{self, Expr, VectorSelector};
 
 use crate::bounded_parse::{ParseRefusal, MAX_EXPR_BYTES, MAX_TREE_DEPTH};
-use crate::namespace_scope::{scope_expr, Scope, ScopeChanges, ScopeError, SelectorEdit};
+use crate::namespace_scope::{scope_masked_expr, Scope, ScopeChanges, ScopeError, SelectorEdit};
 use crate::promql_walk::{walk, walk_mut, TooDeep};
 
 /// One lexeme: its token kind and byte span in the text.
@@ -128,21 +128,16 @@ pub fn bounded_tokens(text: &str) -> Result<Vec<Token>, ParseRefusal> {
     Ok(tokens)
 }
 
-/// `text` with the regex matchers this policy never reads masked (see the module
-/// comment), and whether any were.
-fn mask_regex_matchers<'t>(text: &'t str, tokens: &[Token], keep: &str) -> Cow<'t, str> {
+/// `text` with every regex matcher masked (see the module comment): `=~` becomes `= `
+/// and `!~` becomes `!=`, so the parser compiles nothing and every byte offset stays.
+fn mask_regex_matchers<'t>(text: &'t str, tokens: &[Token]) -> Cow<'t, str> {
     let mut masked: Option<Vec<u8>> = None;
-    for pair in tokens.windows(2) {
-        let (label, op) = (pair[0], pair[1]);
+    for op in tokens {
         let replacement: &[u8] = match op.id {
             token::T_EQL_REGEX => b"= ",
             token::T_NEQ_REGEX => b"!=",
             _ => continue,
         };
-        let name = &text[label.start..label.end];
-        if label.id != token::T_IDENTIFIER || name == keep || name == "__name__" {
-            continue;
-        }
         masked.get_or_insert_with(|| text.as_bytes().to_vec())[op.start..op.end]
             .copy_from_slice(replacement);
     }
@@ -151,6 +146,83 @@ fn mask_regex_matchers<'t>(text: &'t str, tokens: &[Token], keep: &str) -> Cow<'
         Some(bytes) => Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|_| text.to_owned())),
         None => Cow::Borrowed(text),
     }
+}
+
+/// Every matcher in braces, in text order, matched to the tree's matchers in walk order:
+/// ((selector, matcher), the item). Braces are unambiguous in the token stream, so this
+/// holds even where a selector's name cannot be told from a keyword. `None` when the
+/// two disagree.
+fn aligned_matchers(
+    text: &str,
+    tokens: &[Token],
+    tree: &Expr,
+) -> Option<Vec<((usize, usize), Item)>> {
+    let mut items = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        if tokens[i].id == token::T_LEFT_BRACE {
+            let (braces, after) = braces_at(tokens, i);
+            items.extend(braces.items);
+            i = after;
+        } else {
+            i += 1;
+        }
+    }
+    let mut matchers = Vec::new();
+    for (s, vs) in selectors(tree)?.into_iter().enumerate() {
+        if !vs.matchers.or_matchers.is_empty() {
+            return None;
+        }
+        matchers.extend(
+            vs.matchers
+                .matchers
+                .iter()
+                .enumerate()
+                .map(|(m, matcher)| ((s, m), matcher)),
+        );
+    }
+    if items.len() != matchers.len() {
+        return None;
+    }
+    items
+        .into_iter()
+        .zip(matchers)
+        .map(|(item, (at, matcher))| item_agrees(text, &item, matcher).then_some((at, item)))
+        .collect()
+}
+
+/// Every masked regex is valid as promql-parser reads one (anchored, and as in Go a `{`
+/// that starts no repetition is a literal), judged on its syntax alone. Matchers on the
+/// namespace label are skipped: scoping replaces or refuses them whatever they hold.
+fn check_masked_regexes(
+    text: &str,
+    tree: &Expr,
+    aligned: Option<&[((usize, usize), Item)]>,
+    label: &str,
+) -> Result<(), ParseRefusal> {
+    let Some(aligned) = aligned else {
+        return Err(ParseRefusal::Syntax(
+            "its regex matchers could not be matched to the parsed selectors".to_owned(),
+        ));
+    };
+    let Some(selectors) = selectors(tree) else {
+        return Ok(());
+    };
+    for ((s, m), item) in aligned {
+        let regex = item
+            .op
+            .is_some_and(|op| matches!(op.id, token::T_EQL_REGEX | token::T_NEQ_REGEX));
+        let matcher = &selectors[*s].matchers.matchers[*m];
+        if regex && matcher.name != label {
+            if let Err(why) = regex_syntax_check(&matcher.value) {
+                return Err(ParseRefusal::Syntax(format!(
+                    "matcher {} is not a valid regular expression: {why}",
+                    &text[item.start..item.end]
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A selector as it stands in the text: its metric name and its braces, either or both.
@@ -164,6 +236,8 @@ struct Site {
 struct Braces {
     open: Token,
     items: Vec<Item>,
+    /// Just past the closing `}`.
+    end: usize,
 }
 
 /// One matcher in braces: `label op "value"`, or a lone quoted metric name.
@@ -268,13 +342,27 @@ fn braces_at(tokens: &[Token], open: usize) -> (Braces, usize) {
         i += 1;
     }
     close(&mut current, separator);
+    let end = tokens.get(i).map_or(tokens[open].end, |t| t.end);
     (
         Braces {
             open: tokens[open],
             items,
+            end,
         },
         i + 1,
     )
+}
+
+/// The tree's selectors (matrix selectors' too), in text order.
+fn selectors(tree: &Expr) -> Option<Vec<&VectorSelector>> {
+    let mut found = Vec::new();
+    walk(tree, &mut |node| match node {
+        Expr::VectorSelector(vs) => found.push(vs),
+        Expr::MatrixSelector(ms) => found.push(&ms.vs),
+        _ => {}
+    })
+    .ok()?;
+    Some(found)
 }
 
 /// A site matched to its tree selector: which of its items are on the scope's label.
@@ -286,13 +374,7 @@ struct PairedSite {
 
 /// Matches sites to the tree's selectors, in order; `None` when they do not agree.
 fn pair_sites(text: &str, sites: Vec<Site>, tree: &Expr, label: &str) -> Option<Vec<PairedSite>> {
-    let mut selectors: Vec<&VectorSelector> = Vec::new();
-    walk(tree, &mut |node| match node {
-        Expr::VectorSelector(vs) => selectors.push(vs),
-        Expr::MatrixSelector(ms) => selectors.push(&ms.vs),
-        _ => {}
-    })
-    .ok()?;
+    let selectors = selectors(tree)?;
     if selectors.len() != sites.len() {
         return None;
     }
@@ -416,8 +498,17 @@ pub struct Expression<'t> {
     /// The tree: parsed from the masked text, then scoped and completed.
     tree: Expr,
     sites: Option<Vec<PairedSite>>,
-    /// Whether `tree` holds masked regex matchers (then it must not be printed).
-    masked: bool,
+    /// The text the tree was parsed from, when regex matchers were masked in it (then
+    /// the tree must not be printed). Masking keeps every byte offset.
+    masked_text: Option<String>,
+    /// From the first token's start to the last token's end: the expression without
+    /// leading or trailing white space and comments.
+    span: (usize, usize),
+    /// The author's text of every matcher, by (selector, matcher), for messages.
+    matcher_text: Vec<((usize, usize), (usize, usize))>,
+    /// Which matchers were regexes masked for the parse, by (selector, matcher); sorted.
+    /// `None` when the matchers could not be aligned: then every one counts as masked.
+    masked_at: Option<Vec<(usize, usize)>>,
     changes: ScopeChanges,
     completion: Option<Box<dyn Completion + 't>>,
 }
@@ -434,77 +525,75 @@ impl<'t> Expression<'t> {
     /// are checked for syntax but not compiled.
     pub fn parse(text: &'t str, scope: Scope<'t>) -> Result<Self, ParseRefusal> {
         let tokens = bounded_tokens(text)?;
-        let masked_text = mask_regex_matchers(text, &tokens, scope.label);
-        let masked = matches!(masked_text, Cow::Owned(_));
-        let tree = parser::parse(&masked_text).map_err(ParseRefusal::Syntax)?;
-        let sites = pair_sites(text, selector_sites(&tokens), &tree, scope.label);
-        let expression = Expression {
-            text,
-            scope,
-            tree,
-            sites,
-            masked,
-            changes: ScopeChanges::default(),
-            completion: None,
+        let masked_text = match mask_regex_matchers(text, &tokens) {
+            Cow::Owned(masked) => Some(masked),
+            Cow::Borrowed(_) => None,
         };
-        if masked && !expression.masked_regexes_are_valid() {
-            // Let the parser judge (and compile) them: it knows Go's syntax quirks, such
-            // as a `{` that starts no repetition being a literal.
-            return Self::parse_unmasked(text, scope, Some(&tokens));
+        let tree =
+            parser::parse(masked_text.as_deref().unwrap_or(text)).map_err(ParseRefusal::Syntax)?;
+        let aligned = aligned_matchers(text, &tokens, &tree);
+        if masked_text.is_some() {
+            check_masked_regexes(text, &tree, aligned.as_deref(), scope.label)?;
         }
-        Ok(expression)
-    }
-
-    /// The parser's own reading, every regex compiled. With `tokens`, selectors are
-    /// located for the in-place edit; without, only the reprint is possible.
-    fn parse_unmasked(
-        text: &'t str,
-        scope: Scope<'t>,
-        tokens: Option<&[Token]>,
-    ) -> Result<Self, ParseRefusal> {
-        let tree = parser::parse(text).map_err(ParseRefusal::Syntax)?;
-        let sites = tokens.and_then(|t| pair_sites(text, selector_sites(t), &tree, scope.label));
+        let is_regex = |item: &Item| {
+            item.op
+                .is_some_and(|op| matches!(op.id, token::T_EQL_REGEX | token::T_NEQ_REGEX))
+        };
+        let masked_at = match &aligned {
+            Some(aligned) => Some(
+                aligned
+                    .iter()
+                    .filter(|(_, item)| is_regex(item))
+                    .map(|(at, _)| *at)
+                    .collect(),
+            ),
+            None if masked_text.is_some() => None,
+            None => Some(Vec::new()),
+        };
+        let matcher_text = aligned
+            .iter()
+            .flatten()
+            .map(|(at, item)| (*at, (item.start, item.end)))
+            .collect();
+        let sites = pair_sites(text, selector_sites(&tokens), &tree, scope.label);
         Ok(Expression {
             text,
             scope,
             tree,
             sites,
-            masked: false,
+            masked_text,
+            span: span_of(&tokens),
+            matcher_text,
+            masked_at,
             changes: ScopeChanges::default(),
             completion: None,
         })
     }
 
-    /// Whether every masked value is a regular expression, as promql-parser would compile
-    /// it (anchored), checked without building an automaton.
-    fn masked_regexes_are_valid(&self) -> bool {
-        let Some(sites) = &self.sites else {
-            return false;
-        };
-        let mut selectors: Vec<&VectorSelector> = Vec::new();
-        let _ = walk(&self.tree, &mut |node| match node {
-            Expr::VectorSelector(vs) => selectors.push(vs),
-            Expr::MatrixSelector(ms) => selectors.push(&ms.vs),
-            _ => {}
-        });
-        // Sites come from the unmasked tokens: a masked matcher is one whose regex op
-        // mask_regex_matchers swapped (its label is neither kept nor `__name__`).
-        let label = self.scope.label;
-        let masked = |op: Token, m: &Matcher| {
-            matches!(op.id, token::T_EQL_REGEX | token::T_NEQ_REGEX)
-                && m.name != label
-                && m.name != "__name__"
-        };
-        sites.iter().zip(selectors).all(|(paired, vs)| {
-            let items = paired
-                .site
-                .braces
-                .as_ref()
-                .map_or(&[][..], |b| &b.items[..]);
-            items.iter().zip(&vs.matchers.matchers).all(|(item, m)| {
-                item.op.is_none_or(|op| !masked(op, m)) || regex_syntax_ok(&m.value)
-            })
+    /// The parser's own reading of a text with no regex matcher: for the reprint.
+    fn parse_plain(text: &'t str, scope: Scope<'t>) -> Result<Self, ParseRefusal> {
+        let tree = parser::parse(text).map_err(ParseRefusal::Syntax)?;
+        Ok(Expression {
+            text,
+            scope,
+            tree,
+            sites: None,
+            masked_text: None,
+            span: (0, text.len()),
+            matcher_text: Vec::new(),
+            masked_at: Some(Vec::new()),
+            changes: ScopeChanges::default(),
+            completion: None,
         })
+    }
+
+    /// The author's text of the matcher at (selector, matcher), if known.
+    fn quoted(&self, at: (usize, usize)) -> Option<&'t str> {
+        let text = self.text;
+        self.matcher_text
+            .iter()
+            .find(|(a, _)| *a == at)
+            .map(|(_, (start, end))| &text[*start..*end])
     }
 
     pub fn tree(&self) -> &Expr {
@@ -512,9 +601,49 @@ impl<'t> Expression<'t> {
     }
 
     /// Scopes every selector (see `namespace_scope`).
+    /// Messages quote the author's matchers, not the masked tree's.
     pub fn scope(&mut self) -> Result<&ScopeChanges, ScopeError> {
-        self.changes = scope_expr(&mut self.tree, &self.scope)?;
-        Ok(&self.changes)
+        let masked_at = self.masked_at.clone();
+        let was_regex = |s: usize, m: usize| {
+            masked_at
+                .as_ref()
+                .is_none_or(|at| at.binary_search(&(s, m)).is_ok())
+        };
+        match scope_masked_expr(&mut self.tree, &self.scope, &was_regex) {
+            Ok(mut changes) => {
+                for (text, at) in changes.overwritten.iter_mut().zip(&changes.overwritten_at) {
+                    if let Some(quoted) = self.quoted(*at) {
+                        *text = quoted.to_owned();
+                    }
+                }
+                self.changes = changes;
+                Ok(&self.changes)
+            }
+            Err(ScopeError::ConflictingMatcher {
+                selector,
+                matcher,
+                at,
+            }) => Err(ScopeError::ConflictingMatcher {
+                selector: self.selector_text(at.0).unwrap_or(selector),
+                matcher: self.quoted(at).map_or(matcher, str::to_owned),
+                at,
+            }),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The author's text of the selector at `index`, if its site is known.
+    fn selector_text(&self, index: usize) -> Option<String> {
+        let site = &self.sites.as_ref()?.get(index)?.site;
+        let start = site
+            .name
+            .map(|t| t.start)
+            .or(site.braces.as_ref().map(|b| b.open.start))?;
+        let end = match &site.braces {
+            Some(braces) => braces.end,
+            None => site.name?.end,
+        };
+        Some(self.text[start..end].to_owned())
     }
 
     /// Wraps the expression in `completion`, on the tree now and in the text later.
@@ -538,7 +667,12 @@ impl<'t> Expression<'t> {
                 reprinted: None,
             }),
             Err(why) => Ok(Rewritten {
-                text: self.reprint()?,
+                text: self.reprint().map_err(|e| match e {
+                    ParseRefusal::NotEditable(how) => {
+                        ParseRefusal::NotEditable(format!("{why}, and {how}"))
+                    }
+                    other => other,
+                })?,
                 reprinted: Some(why),
             }),
         }
@@ -549,27 +683,29 @@ impl<'t> Expression<'t> {
             .sites
             .as_ref()
             .ok_or("its selectors could not be located in the text")?;
-        let mut text = apply(
-            self.text,
-            selector_edits(sites, &self.changes.edits, &self.scope),
-        );
-        if let Some(completion) = &self.completion {
-            let tokens = tokens(&text)?;
-            let (Some(first), Some(last)) = (tokens.first(), tokens.last()) else {
-                return Err("the expression is empty".to_owned());
-            };
-            let core = completion.render(&text[first.start..last.end]);
-            text = format!("{}{core}{}", &text[..first.start], &text[last.end..]);
-        }
-        // Proof: the edited text parses to exactly the tree-scoped expression.
-        let tokens = bounded_tokens(&text).map_err(|e| e.to_string())?;
-        // Compare like with like: masked when the tree was parsed masked.
-        let edited = if self.masked {
-            parser::parse(&mask_regex_matchers(&text, &tokens, self.scope.label))?
-        } else {
-            parser::parse(&text)?
+        let edits = selector_edits(sites, &self.changes.edits, &self.scope);
+        // Every edit lies inside the expression's span, so its end moves by their sum.
+        let growth: usize = edits.iter().map(|(_, _, r)| r.len()).sum();
+        let removed: usize = edits.iter().map(|(start, end, _)| end - start).sum();
+        let (first, last) = (self.span.0, self.span.1 + growth - removed);
+        let complete = |edited: String| match &self.completion {
+            Some(c) => format!(
+                "{}{}{}",
+                &edited[..first],
+                c.render(&edited[first..last]),
+                &edited[last..]
+            ),
+            None => edited,
         };
-        if edited != self.tree {
+        let text = complete(apply(self.text, edits.clone()));
+        // Proof: the edited text parses to exactly the tree-scoped expression. The edits
+        // touch no masked matcher, so editing the masked text gives the masked edited
+        // text; it nests at most two levels deeper than the text bounded before.
+        let parsed = match &self.masked_text {
+            Some(masked) => parser::parse(&complete(apply(masked, edits)))?,
+            None => parser::parse(&text)?,
+        };
+        if parsed != self.tree {
             return Err("the edited text did not parse to the scoped expression".to_owned());
         }
         if text.len() > self.text.len() + self.growth_bound() {
@@ -589,9 +725,16 @@ impl<'t> Expression<'t> {
         matcher * selectors + completion
     }
 
-    /// promql-parser's canonical form of the scoped expression, from an unmasked parse.
+    /// promql-parser's canonical form of the scoped expression. An expression with regex
+    /// matchers is not reprinted: that would compile them, at a cost without bound.
     fn reprint(&self) -> Result<String, ParseRefusal> {
-        let mut plain = Self::parse_unmasked(self.text, self.scope, None)?;
+        if self.masked_text.is_some() {
+            return Err(ParseRefusal::NotEditable(format!(
+                "reprinting it would compile its regular expressions; add {}=\"{}\" to every selector yourself",
+                self.scope.label, self.scope.namespace
+            )));
+        }
+        let mut plain = Self::parse_plain(self.text, self.scope)?;
         plain
             .scope()
             .map_err(|e| ParseRefusal::Syntax(e.to_string()))?;
@@ -600,6 +743,14 @@ impl<'t> Expression<'t> {
             Some(completion) => completion.render(&printed),
             None => printed,
         })
+    }
+}
+
+/// From the first token's start to the last token's end.
+fn span_of(tokens: &[Token]) -> (usize, usize) {
+    match (tokens.first(), tokens.last()) {
+        (Some(first), Some(last)) => (first.start, last.end),
+        _ => (0, 0),
     }
 }
 
@@ -623,12 +774,59 @@ fn substitute_core(mut skeleton: Expr, core: &Expr) -> Result<Expr, ParseRefusal
     Ok(skeleton)
 }
 
-/// Whether `value` compiles as promql-parser compiles a matcher regex (anchored), by
-/// parsing its syntax only.
-fn regex_syntax_ok(value: &str) -> bool {
-    regex_syntax::Parser::new()
-        .parse(&format!("^(?:{value})$"))
-        .is_ok()
+/// Whether `value` is a regular expression as promql-parser reads a matcher's (anchored),
+/// by its syntax alone. As in Go, a `{` that starts no repetition is a literal.
+fn regex_syntax_check(value: &str) -> Result<(), String> {
+    let parse = |re: &str| {
+        regex_syntax::Parser::new()
+            .parse(&format!("^(?:{re})$"))
+            .map(|_| ())
+    };
+    parse(value).or_else(|first| parse(&literal_braces(value)).map_err(|_| first.to_string()))
+}
+
+/// `re` with every `{` that does not open a repetition (`{n}`, `{n,}`, `{n,m}`) escaped.
+fn literal_braces(re: &str) -> String {
+    let bytes = re.as_bytes();
+    let mut out = String::with_capacity(re.len() + 4);
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => {
+                // An escape and what it escapes, untouched.
+                let next = re[i + 1..].chars().next().map_or(0, char::len_utf8);
+                out.push_str(&re[i..i + 1 + next]);
+                i += 1 + next;
+                continue;
+            }
+            b'{' if !opens_repetition(&bytes[i + 1..]) => out.push_str("\\{"),
+            _ => {
+                let len = re[i..].chars().next().map_or(1, char::len_utf8);
+                out.push_str(&re[i..i + len]);
+                i += len;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Whether what follows a `{` is `n}`, `n,}` or `n,m}`.
+fn opens_repetition(rest: &[u8]) -> bool {
+    let digits = |s: &[u8]| s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let n = digits(rest);
+    if n == 0 {
+        return false;
+    }
+    match rest.get(n) {
+        Some(b'}') => true,
+        Some(b',') => {
+            let m = digits(&rest[n + 1..]);
+            rest.get(n + 1 + m) == Some(&b'}')
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -750,26 +948,55 @@ mod tests {
 
     #[test]
     fn regex_values_are_checked_without_compiling() {
-        let text = r#"x{a=~"\\w{300}", b!~"x|y"}"#;
-        assert!(
-            mask_regex_matchers(text, &tokens(text).unwrap(), "namespace")
-                .contains(r#"a= "\\w{300}""#)
+        let text = r#"x{a=~"\\w{300}", namespace!~"x|y", __name__=~"x"}"#;
+        let masked = mask_regex_matchers(text, &tokens(text).unwrap()).into_owned();
+        assert_eq!(
+            masked,
+            r#"x{a= "\\w{300}", namespace!="x|y", __name__= "x"}"#
         );
         assert!(
-            Expression::parse(text, scope(OnConflict::Reject))
+            Expression::parse(r#"x{a=~"\\w{300}"}"#, scope(OnConflict::Reject))
                 .unwrap()
-                .masked
+                .masked_text
+                .is_some()
         );
-        // Invalid regexes are left to the parser, which rejects them.
-        assert!(Expression::parse(r#"x{a=~"("}"#, scope(OnConflict::Reject)).is_err());
-        // Go's literal braces, which promql-parser accepts by escaping them.
-        assert!(Expression::parse(r#"x{a=~"a{b}c"}"#, scope(OnConflict::Reject)).is_ok());
-        // The namespace label's regexes stay unmasked: their values are judged.
+        // An invalid regex is rejected, naming the matcher as written.
+        let Err(ParseRefusal::Syntax(why)) =
+            Expression::parse(r#"x{a=~"("}"#, scope(OnConflict::Reject))
+        else {
+            panic!("accepted")
+        };
         assert!(
-            !Expression::parse(r#"x{namespace=~"u.*"}"#, scope(OnConflict::Reject))
-                .unwrap()
-                .masked
+            why.starts_with(r#"matcher a=~"(" is not a valid regular expression"#),
+            "{why}"
         );
+        // As in Go, a `{` that starts no repetition is a literal.
+        assert!(
+            Expression::parse(r#"x{a=~"a{b}c", b=~"x{2,3}"}"#, scope(OnConflict::Reject)).is_ok()
+        );
+        assert_eq!(literal_braces(r"a{b}c{2}d{,}\{e"), r"a\{b}c{2}d\{,}\{e");
+    }
+
+    #[test]
+    fn a_masked_regex_on_the_label_is_never_the_exact_matcher() {
+        // `=~"user1-test"` is masked to `= "user1-test"` for the parse; it is still a
+        // regex, so still a conflict, quoted as the author wrote it.
+        let mut e = Expression::parse(
+            r#"x{code=~"5..", namespace=~"user1-test"} > 0"#,
+            scope(OnConflict::Reject),
+        )
+        .unwrap();
+        match e.scope() {
+            Err(ScopeError::ConflictingMatcher {
+                selector, matcher, ..
+            }) => {
+                assert_eq!(selector, r#"x{code=~"5..", namespace=~"user1-test"}"#);
+                assert_eq!(matcher, r#"namespace=~"user1-test""#);
+            }
+            other => panic!("{other:?}"),
+        }
+        let r = edit_with(r#"x{namespace=~"user1-test"}"#, OnConflict::Overwrite);
+        assert_eq!(r.text, r#"x{namespace="user1-test"}"#);
     }
 
     struct Below(f64);
@@ -800,5 +1027,9 @@ mod tests {
             r.text,
             r#"sum{namespace="user1-test"} + x{namespace="user1-test"}"#
         );
+        // With a regex matcher, the reprint would compile it: refused instead.
+        let mut e = Expression::parse(r#"sum + x{a=~"b"}"#, scope(OnConflict::Reject)).unwrap();
+        e.scope().unwrap();
+        assert!(matches!(e.rewrite(), Err(ParseRefusal::NotEditable(_))));
     }
 }

@@ -41,6 +41,8 @@ pub struct ScopeChanges {
     pub templates_replaced: usize,
     /// Selectors whose conflicting matchers were dropped (`onConflict: overwrite`).
     pub overwritten: Vec<String>,
+    /// Where each of `overwritten` stands: (selector in text order, matcher in it).
+    pub overwritten_at: Vec<(usize, usize)>,
     /// What happened to each selector, in text order (for the in-place text edit).
     pub edits: Vec<SelectorEdit>,
 }
@@ -64,8 +66,13 @@ impl ScopeChanges {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScopeError {
-    /// A matcher on the label selects something other than exactly the namespace.
-    ConflictingMatcher { selector: String, matcher: String },
+    /// A matcher on the label selects something other than exactly the namespace; `at`
+    /// is (selector in text order, matcher in it), for quoting the author's text.
+    ConflictingMatcher {
+        selector: String,
+        matcher: String,
+        at: (usize, usize),
+    },
     /// `{a="1" or b="2"}`: promql-parser accepts it, but it is not PromQL and does not
     /// print back as the same selector, so it is refused rather than silently changed.
     OrMatchers { selector: String },
@@ -78,7 +85,9 @@ pub enum ScopeError {
 impl std::fmt::Display for ScopeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ScopeError::ConflictingMatcher { selector, matcher } => {
+            ScopeError::ConflictingMatcher {
+                selector, matcher, ..
+            } => {
                 write!(f, "selector {selector} has matcher {matcher}")
             }
             ScopeError::OrMatchers { selector } => write!(
@@ -95,10 +104,21 @@ impl std::fmt::Display for ScopeError {
 
 /// Makes every selector in `expr` match `scope.label="scope.namespace"`.
 pub fn scope_expr(expr: &mut Expr, scope: &Scope) -> Result<ScopeChanges, ScopeError> {
+    scope_masked_expr(expr, scope, &|_, _| false)
+}
+
+/// [`scope_expr`] on a tree parsed with regex matchers masked as `=`/`!=` (see
+/// `expr_text`): `was_regex(selector, matcher)` says which were, so a masked regex on
+/// the label is never taken for the exact matcher.
+pub fn scope_masked_expr(
+    expr: &mut Expr,
+    scope: &Scope,
+    was_regex: &dyn Fn(usize, usize) -> bool,
+) -> Result<ScopeChanges, ScopeError> {
     let mut changes = ScopeChanges::default();
     walk_mut(expr, &mut |node| match node {
-        Expr::VectorSelector(vs) => enforce(vs, scope, &mut changes),
-        Expr::MatrixSelector(ms) => enforce(&mut ms.vs, scope, &mut changes),
+        Expr::VectorSelector(vs) => enforce(vs, scope, was_regex, &mut changes),
+        Expr::MatrixSelector(ms) => enforce(&mut ms.vs, scope, was_regex, &mut changes),
         Expr::Extension(_) => Err(ScopeError::UnsupportedNode),
         _ => Ok(()),
     })?;
@@ -119,36 +139,47 @@ pub fn is_unrendered_template(value: &str) -> bool {
 fn enforce(
     vs: &mut VectorSelector,
     scope: &Scope,
+    was_regex: &dyn Fn(usize, usize) -> bool,
     changes: &mut ScopeChanges,
 ) -> Result<(), ScopeError> {
+    // Selectors are visited in text order; each gets exactly one edit below.
+    let selector = changes.edits.len();
     if !vs.matchers.or_matchers.is_empty() {
         return Err(ScopeError::OrMatchers {
             selector: vs.to_string(),
         });
     }
-    let on_label = |m: &&Matcher| m.name == scope.label;
-    let exact =
-        |m: &Matcher| m.name == scope.label && m.op == MatchOp::Equal && m.value == scope.namespace;
+    let exact = |i: usize, m: &Matcher| {
+        m.name == scope.label
+            && m.op == MatchOp::Equal
+            && m.value == scope.namespace
+            && !was_regex(selector, i)
+    };
+    let on_label = || {
+        vs.matchers
+            .matchers
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.name == scope.label)
+    };
 
     // A conflict is any matcher on the label that neither selects exactly the namespace
     // nor is an unrendered template. Regexes that happen to match the namespace count too:
     // `namespace=~"user1-.*"` also reads user1-prod.
-    let conflict = vs
-        .matchers
-        .matchers
-        .iter()
-        .filter(on_label)
-        .find(|m| !exact(m) && !is_unrendered_template(&m.value));
-    if let Some(conflict) = conflict {
+    let conflict = on_label().find(|(i, m)| !exact(*i, m) && !is_unrendered_template(&m.value));
+    if let Some((index, conflict)) = conflict {
+        let matcher = conflict.to_string();
         match scope.on_conflict {
             OnConflict::Reject => {
                 return Err(ScopeError::ConflictingMatcher {
                     selector: vs.to_string(),
-                    matcher: conflict.to_string(),
+                    matcher,
+                    at: (selector, index),
                 })
             }
             OnConflict::Overwrite => {
-                changes.overwritten.push(conflict.to_string());
+                changes.overwritten.push(matcher);
+                changes.overwritten_at.push((selector, index));
                 changes.edits.push(SelectorEdit::SetOnly);
                 set_only_matcher(vs, scope);
                 return Ok(());
@@ -156,17 +187,11 @@ fn enforce(
         }
     }
 
-    let mut templates = vs
-        .matchers
-        .matchers
-        .iter()
-        .filter(on_label)
-        .filter(|m| is_unrendered_template(&m.value));
-    if templates.next().is_some() {
+    if on_label().any(|(_, m)| is_unrendered_template(&m.value)) {
         changes.templates_replaced += 1;
         changes.edits.push(SelectorEdit::SetOnly);
         set_only_matcher(vs, scope);
-    } else if vs.matchers.matchers.iter().any(exact) {
+    } else if on_label().any(|(i, m)| exact(i, m)) {
         changes.edits.push(SelectorEdit::Keep);
     } else {
         changes.added += 1;

@@ -154,6 +154,18 @@ fn regex_matchers_are_checked_not_compiled() {
     let expr = format!("x{{{}}} > 0", matchers.join(", "));
     let r = answer(&expr_request(json!(expr)));
     assert!(r.allowed, "{:?}", r.status);
+    // On the namespace label (a conflict, so never matched either), on the metric name,
+    // and on quoted label names: none is compiled.
+    for matcher in [
+        r#"namespace=~"\\w{300}""#,
+        r#"namespace!~"\\w{300}""#,
+        r#"__name__=~"\\w{300}""#,
+        r#""a.b"=~"\\w{300}""#,
+    ] {
+        let expr = format!("{} > 0", vec![format!("x{{{matcher}}}"); 200].join(" + "));
+        let r = answer(&expr_request(json!(expr)));
+        assert!(message(&r).len() < 8 * 1024, "{matcher}");
+    }
 }
 
 #[test]

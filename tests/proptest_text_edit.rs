@@ -81,7 +81,11 @@ fn check(text: &str, comments: &[String]) -> Result<Option<String>, TestCaseErro
         return Ok(None);
     };
     prop_assert_eq!(out.reprinted.as_deref(), None, "fell back on {:?}", text);
-    let mut canonical = parse(text).unwrap();
+    // The reference: promql-parser's own reading, regexes compiled. It refuses a few
+    // regexes Go accepts (`{{` as literal braces); those cases have no reference.
+    let Ok(mut canonical) = parse(text) else {
+        return Ok(None);
+    };
     scope_expr(&mut canonical, &scope()).unwrap();
     let reparsed = parse(&out.text)
         .map_err(|e| TestCaseError::fail(format!("{:?} does not parse: {e}", out.text)))?;
