@@ -10,7 +10,9 @@ EXAMPLE_SETTINGS := tests/fixtures/settings/workshop.json
 EXAMPLES := $(sort $(wildcard tests/fixtures/requests/*.json))
 SOURCES := $(shell find src tools/floor-policy/src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: deps examples test e2e-tests lint fmt fmt-check bench fuzz clean
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+
+.PHONY: deps examples test lint fmt fmt-check bench fuzz clean
 
 deps:
 	./scripts/install-deps
@@ -32,25 +34,23 @@ annotated-policy.wasm: policy.wasm metadata.yml README.md
 	  echo "annotated-policy.wasm: skipped, kwctl is not on PATH"; \
 	fi
 
+# The Artifact Hub package, generated as Kubewarden's release flow does (needs kwctl);
+# tests/kwctl.rs checks the committed file is what this makes.
+artifacthub-pkg.yml: metadata.yml questions-ui.yml Cargo.toml
+	kwctl scaffold artifacthub -m metadata.yml -q questions-ui.yml -v $(VERSION) > $@
+
 # Runs the policy on the bundled example requests and prints what an admission
 # controller would answer (allowed, message, warnings, JSONPatch).
 examples: deps policy.wasm
 	cargo run --locked --quiet -p policy-runner -- --wasm policy.wasm --settings $(EXAMPLE_SETTINGS) $(EXAMPLES)
 
-# The whole suite: native unit tests, the .wasm tests, the promtool/amtool oracles.
+# The whole suite: native unit tests, the .wasm tests, the promtool/amtool oracles, the
+# real prometheus/alertmanager daemons, and kwctl and policy-server when on PATH.
 test: deps policy.wasm fmt-check
 	mkdir -p target
 	POLICY_WASM=$(CURDIR)/policy.wasm cargo test --locked --workspace 2>&1 | tee target/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
 	  END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i; exit (p == 0 || f > 0) }' target/test.log
-
-# kwctl's answers on the examples, compared with the runner's.
-e2e-tests: annotated-policy.wasm
-	@if command -v kwctl >/dev/null 2>&1; then \
-	  ./scripts/e2e-kwctl annotated-policy.wasm $(EXAMPLE_SETTINGS) $(EXAMPLES); \
-	else \
-	  echo "e2e-tests: skipped, kwctl is not on PATH (the runner's .wasm tests in 'make test' cover the same requests)"; \
-	fi
 
 lint:
 	cargo clippy --locked --workspace --all-targets -- -D warnings
@@ -61,9 +61,11 @@ fmt:
 fmt-check:
 	cargo fmt --all -- --check
 
-# Policy vs. the floor policy, warm and fresh instances; prints ratios and sizes.
+# Policy vs. the floor policy: warm and fresh instances in the runner, then load through
+# policy-server and `kwctl bench` (each says it skipped without the tool on PATH).
 bench: deps policy.wasm
 	POLICY_WASM=$(CURDIR)/policy.wasm cargo bench --locked -p policy-runner --bench policy
+	POLICY_WASM=$(CURDIR)/policy.wasm cargo bench --locked -p policy-runner --bench policy_server
 
 # Structured fuzzing of the native validate entry (nightly + cargo-fuzz); not in CI.
 FUZZ_SECONDS ?= 600

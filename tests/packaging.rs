@@ -110,7 +110,6 @@ fn artifacthub_package_agrees_with_metadata_and_cargo() {
         .contains(&format!("{}:v{}", oci_url(), version())));
     let a = &p["annotations"];
     assert_eq!(a["kubewarden/mutation"], "true");
-    assert_eq!(a["kubewarden/hidden-ui"], "false");
     assert_eq!(
         a["kubewarden/resources"],
         "PrometheusRule, AlertmanagerConfig"

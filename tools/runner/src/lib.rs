@@ -6,6 +6,8 @@
 //! Used by the tests, the benchmark and the `policy-runner` command (a stand-in for
 //! `kwctl run` where kwctl is not installed).
 
+pub mod policy_server;
+
 use std::path::Path;
 use std::time::Duration;
 

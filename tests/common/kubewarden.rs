@@ -1,0 +1,110 @@
+//! Kubewarden's own engine: `kwctl` and `policy-server`, found on `PATH` or through
+//! `KWCTL=` / `POLICY_SERVER=`. Without them a test says it skipped; with
+//! `REQUIRE_KUBEWARDEN` set (`.ci/run` sets it) their absence fails the test instead, so
+//! CI never passes by skipping.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The tool's path, or `None` after saying why the test skips.
+pub fn tool(name: &str, env: &str) -> Option<PathBuf> {
+    let found = std::env::var_os(env).map(PathBuf::from).or_else(|| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(name))
+                .find(|candidate| candidate.is_file())
+        })
+    });
+    match found {
+        Some(path) => Some(path),
+        None if std::env::var_os("REQUIRE_KUBEWARDEN").is_some() => panic!(
+            "{name} is required (REQUIRE_KUBEWARDEN is set): put it on PATH or set {env}= (.ci/run adds ../shared/bin)"
+        ),
+        None => {
+            eprintln!("skipped: {name} is not on PATH (set {env}=/path/to/{name} to run this test)");
+            None
+        }
+    }
+}
+
+pub fn kwctl() -> Option<PathBuf> {
+    tool("kwctl", "KWCTL")
+}
+
+pub fn policy_server() -> Option<PathBuf> {
+    tool("policy-server", "POLICY_SERVER")
+}
+
+/// Runs `kwctl` with `args`; (success, stdout, stderr).
+pub fn run_kwctl(kwctl: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(kwctl)
+        .args(args)
+        // Its log lines (the Sigstore trust root it cannot fetch offline) stay quiet.
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", kwctl.display()));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `policy.wasm` annotated with `metadata.yml` and the README, as released; made once
+/// per test binary.
+pub fn annotated_policy(kwctl: &Path) -> &'static Path {
+    static ANNOTATED: OnceLock<PathBuf> = OnceLock::new();
+    ANNOTATED.get_or_init(|| {
+        let root = super::repo_root();
+        annotate(
+            kwctl,
+            &policy_runner::default_policy_wasm(),
+            &root.join("metadata.yml"),
+            Some(&root.join("README.md")),
+            "annotated",
+        )
+    })
+}
+
+/// The floor policy, annotated (policy-server loads only annotated modules).
+pub fn annotated_floor(kwctl: &Path) -> &'static Path {
+    static ANNOTATED: OnceLock<PathBuf> = OnceLock::new();
+    ANNOTATED.get_or_init(|| {
+        annotate(
+            kwctl,
+            &policy_runner::floor_policy_wasm(),
+            &super::repo_root().join("tools/floor-policy/metadata.yml"),
+            None,
+            "floor-annotated",
+        )
+    })
+}
+
+fn annotate(
+    kwctl: &Path,
+    wasm: &Path,
+    metadata: &Path,
+    usage: Option<&Path>,
+    name: &str,
+) -> PathBuf {
+    let out = std::env::temp_dir().join(format!(
+        "tenant-alerting-policy-{}-{name}.wasm",
+        std::process::id()
+    ));
+    let mut args = vec![
+        "annotate".to_owned(),
+        "-m".to_owned(),
+        metadata.display().to_string(),
+        "-o".to_owned(),
+        out.display().to_string(),
+    ];
+    if let Some(usage) = usage {
+        args.extend(["-u".to_owned(), usage.display().to_string()]);
+    }
+    args.push(wasm.display().to_string());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, _, err) = run_kwctl(kwctl, &args);
+    assert!(ok, "kwctl annotate {} failed: {err}", wasm.display());
+    out
+}

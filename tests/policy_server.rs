@@ -1,0 +1,142 @@
+//! The policy behind Kubewarden's `policy-server`, answering AdmissionReviews over HTTP
+//! as the API server sends them: the same policy loaded twice (`protect` and `monitor`)
+//! beside the floor policy, every bundled request compared with the runner's answer,
+//! and a request past the policy timeout answered while the server keeps serving.
+//! Skipped, saying so, without policy-server; required under CI.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use base64::Engine as _;
+use common::kubewarden::{annotated_floor, annotated_policy, kwctl, policy_server};
+use common::*;
+use policy_runner::policy_server::Server;
+use serde_json::{json, Value};
+
+fn start(tools: &(PathBuf, PathBuf), name: &str, settings: &Value, timeout_seconds: u32) -> Server {
+    let dir = std::env::temp_dir().join(format!(
+        "tenant-alerting-policy-{}-policy-server-{name}",
+        std::process::id()
+    ));
+    Server::start(
+        &tools.0,
+        &dir,
+        &policies(&tools.1, settings),
+        timeout_seconds,
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+fn review(server: &Server, policy: &str, request: &Value) -> Value {
+    server
+        .review(policy, request)
+        .unwrap_or_else(|e| panic!("{e:#}\n{}", server.log_text()))
+}
+
+/// policy-server and kwctl (policy-server loads only annotated modules), or `None`
+/// after saying why the test skips.
+fn tools() -> Option<(PathBuf, PathBuf)> {
+    Some((policy_server()?, kwctl()?))
+}
+
+/// The released (annotated) policy twice, `protect` and `monitor`, and the floor.
+fn policies(kwctl: &Path, settings: &Value) -> Value {
+    let module = format!("file://{}", annotated_policy(kwctl).display());
+    json!({
+        "tenant-alerting": {"module": module, "settings": settings, "allowedToMutate": true, "policyMode": "protect"},
+        "tenant-alerting-monitor": {"module": module, "settings": settings, "allowedToMutate": true, "policyMode": "monitor"},
+        "floor": {"module": format!("file://{}", annotated_floor(kwctl).display()), "settings": {}, "allowedToMutate": false},
+    })
+}
+
+/// allowed, message, warnings and the decoded patch.
+fn verdict(response: &Value) -> Value {
+    let patch = response["patch"].as_str().map(|b64| {
+        serde_json::from_slice::<Value>(
+            &base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+        )
+        .unwrap()
+    });
+    json!({
+        "allowed": response["allowed"],
+        "message": response["status"]["message"],
+        "warnings": response["warnings"].as_array().cloned().unwrap_or_default(),
+        "patchType": response["patchType"],
+        "patch": patch,
+    })
+}
+
+#[test]
+fn admission_reviews_get_the_runners_answers_in_protect_and_none_in_monitor() {
+    let Some(tools) = tools() else {
+        return;
+    };
+    let settings = workshop_settings();
+    let server = start(&tools, "reviews", &settings, 2);
+    let mut compared = 0;
+    for entry in std::fs::read_dir(repo_root().join("tests/fixtures/requests")).unwrap() {
+        let path = entry.unwrap().path();
+        let request = read_json(&path);
+        let protect = review(&server, "tenant-alerting", &request);
+        assert_eq!(protect["uid"], request["uid"], "{}", path.display());
+        let runner = serde_json::to_value(validate(&request, &settings)).unwrap();
+        assert_eq!(verdict(&protect), verdict(&runner), "{}", path.display());
+
+        // Monitor mode: evaluated and logged, never rejected, never patched.
+        let monitor = review(&server, "tenant-alerting-monitor", &request);
+        assert_eq!(monitor["uid"], request["uid"]);
+        assert_eq!(monitor["allowed"], true, "{}", path.display());
+        assert!(monitor["patch"].is_null(), "{}", path.display());
+
+        let floor = review(&server, "floor", &request);
+        assert_eq!(floor["allowed"], true);
+        compared += 1;
+    }
+    assert!(compared >= 19, "only {compared} requests compared");
+}
+
+#[test]
+fn a_request_past_the_timeout_is_answered_and_the_server_keeps_serving() {
+    let Some(tools) = tools() else {
+        return;
+    };
+    let server = start(&tools, "timeout", &workshop_settings(), 1);
+    // The most work one object of 1.4 MB (policy-server refuses bodies past 2 MB) can
+    // cause: the most rules, each a long expression that needs scoping everywhere.
+    let expr = format!(
+        "sum(rate(x{{a=\"b\"}}[5m])){}",
+        " + sum(rate(x{a=\"b\"}[5m]))".repeat(36)
+    );
+    let rules: Vec<Value> = (0..1400)
+        .map(|i| json!({"record": format!("r{i}"), "expr": expr}))
+        .collect();
+    let mut heavy = request("seed-prometheusrule");
+    heavy["object"]["spec"]["groups"] = json!([{"name": "g", "rules": rules}]);
+    let started = Instant::now();
+    let answer = review(&server, "tenant-alerting", &heavy);
+    eprintln!(
+        "heavy request answered in {:?}: allowed={} {}",
+        started.elapsed(),
+        answer["allowed"],
+        answer["status"]["message"]
+    );
+    assert_eq!(answer["uid"], heavy["uid"]);
+    if answer["allowed"] == false {
+        assert!(
+            answer["status"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("exceeded the allowed execution time")),
+            "{answer}"
+        );
+    }
+    // Whichever comes first, the policy's answer or the timeout's rejection, it is an
+    // answer; and the next request is served as usual.
+    let seed = request("seed-alertmanagerconfig");
+    let next = review(&server, "tenant-alerting", &seed);
+    assert_eq!(next["allowed"], true, "{next}");
+    assert_eq!(next["uid"], seed["uid"]);
+}

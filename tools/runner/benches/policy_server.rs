@@ -1,0 +1,212 @@
+//! Load through Kubewarden's policy-server: the policy and the floor policy served by the
+//! same policy-server in the same run, each request kind sent by a bounded number of
+//! concurrent clients on loopback for a fixed time. Prints requests/s, p50/p99 latency,
+//! errors, and the ratio to the floor; then `kwctl bench` on the same requests.
+//! Run with `make bench` (needs policy-server, and kwctl for the last part, on PATH).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use policy_runner::policy_server::{admission_review, http, Server};
+use policy_runner::{default_policy_wasm, floor_policy_wasm};
+use serde_json::{json, Value};
+
+/// Concurrent clients; with 2 cores, policy-server's workers are the bottleneck.
+const CLIENTS: usize = 4;
+/// How long each request kind is sent to each policy.
+const DURATION: Duration = Duration::from_secs(4);
+
+fn read(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json")
+}
+
+fn on_path(name: &str, env: &str) -> Option<PathBuf> {
+    std::env::var_os(env).map(PathBuf::from).or_else(|| {
+        std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The 200-rule object of the runner benchmark (half the rules with `=~`).
+fn many_rules(seed: &Value, n: usize) -> Value {
+    let mut request = seed.clone();
+    let rules: Vec<Value> = (0..n)
+        .map(|i| match i % 4 {
+            0 => json!({"record": format!("job:http_requests:rate5m_{i}"),
+                        "expr": format!(r#"sum by (job, code) (rate(http_requests_total{{code=~"5..",handler="/api/{i}"}}[5m]))"#)}),
+            1 => json!({"alert": format!("HighErrorRatio{i}"), "for": "10m", "labels": {"severity": "warning"},
+                        "expr": format!(r#"sum(rate(http_requests_total{{code=~"5..",svc="s{i}"}}[5m])) / sum(rate(http_requests_total{{svc="s{i}"}}[5m])) > 0.05"#)}),
+            2 => json!({"alert": format!("Drift{i}"), "for": "10m", "labels": {"severity": "critical"},
+                        "expr": format!(r#"min_over_time(trustyai_meanshift{{subcategory="f{i}"}}[10m]) < 0.05"#)}),
+            _ => json!({"record": format!("instance:latency:p99_{i}"),
+                        "expr": format!(r#"histogram_quantile(0.99, sum by (le, instance) (rate(request_duration_seconds_bucket{{route="r{i}"}}[5m])))"#)}),
+        })
+        .collect();
+    request["object"]["spec"]["groups"] = json!([{"name": "bench.rules", "rules": rules}]);
+    request
+}
+
+struct Load {
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+    errors: usize,
+}
+
+/// `CLIENTS` threads POST `body` to `path` for `DURATION`.
+fn load(port: u16, path: &str, body: &[u8]) -> Load {
+    let stop = AtomicBool::new(false);
+    let started = Instant::now();
+    let results: Vec<(Vec<Duration>, usize)> = std::thread::scope(|s| {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                s.spawn(|| {
+                    let (mut latencies, mut errors) = (Vec::new(), 0);
+                    while !stop.load(Ordering::Relaxed) {
+                        let t = Instant::now();
+                        match http(port, "POST", path, body) {
+                            Ok((200, _)) => latencies.push(t.elapsed()),
+                            _ => errors += 1,
+                        }
+                    }
+                    (latencies, errors)
+                })
+            })
+            .collect();
+        std::thread::sleep(DURATION);
+        stop.store(true, Ordering::Relaxed);
+        clients.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    let elapsed = started.elapsed();
+    let mut all: Vec<Duration> = results.iter().flat_map(|(l, _)| l.clone()).collect();
+    all.sort();
+    let at = |q: f64| {
+        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Load {
+        per_second: all.len() as f64 / elapsed.as_secs_f64(),
+        p50: at(0.50),
+        p99: at(0.99),
+        errors: results.iter().map(|(_, e)| e).sum(),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let fixtures = root.join("tests/fixtures/requests");
+    let settings = read(&root.join("tests/fixtures/settings/workshop.json"));
+    let seed_rule = read(&fixtures.join("seed-prometheusrule.json"));
+    let requests = [
+        ("seed PrometheusRule", seed_rule.clone()),
+        (
+            "seed AlertmanagerConfig",
+            read(&fixtures.join("seed-alertmanagerconfig.json")),
+        ),
+        ("PrometheusRule, 200 rules", many_rules(&seed_rule, 200)),
+    ];
+    let Some(binary) = on_path("policy-server", "POLICY_SERVER") else {
+        println!("policy-server load: skipped, policy-server is not on PATH (set POLICY_SERVER=)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "tenant-alerting-policy-bench-{}",
+        std::process::id()
+    ));
+    let policy = default_policy_wasm();
+    let policies = json!({
+        "policy": {"module": format!("file://{}", policy.display()), "settings": settings, "allowedToMutate": true},
+        "floor": {"module": format!("file://{}", floor_policy_wasm().display()), "settings": {}, "allowedToMutate": false},
+    });
+    let server = Server::start(&binary, &dir, &policies, 10).expect("start policy-server");
+    println!(
+        "policy-server load: {CLIENTS} clients on loopback, {DURATION:?} per request and policy, one server for both\n"
+    );
+    println!(
+        "{:<28} {:>9} {:>9} {:>9} {:>7}   {:>9} {:>9} {:>9}   {:>11} {:>11}",
+        "request",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "floor r/s",
+        "floor p50",
+        "floor p99",
+        "p50 ratio",
+        "rps ratio"
+    );
+    for (name, request) in &requests {
+        let body = admission_review(request);
+        // Both policies answer it before timing starts.
+        for id in ["policy", "floor"] {
+            server.review(id, request).expect("answers");
+        }
+        let ours = load(server.port, "/validate/policy", &body);
+        let floor = load(server.port, "/validate/floor", &body);
+        println!(
+            "{:<28} {:>9.0} {:>9.2} {:>9.2} {:>7}   {:>9.0} {:>9.2} {:>9.2}   {:>10.2}x {:>10.2}x",
+            name,
+            ours.per_second,
+            ms(ours.p50),
+            ms(ours.p99),
+            ours.errors,
+            floor.per_second,
+            ms(floor.p50),
+            ms(floor.p99),
+            ms(ours.p50) / ms(floor.p50),
+            floor.per_second / ours.per_second,
+        );
+    }
+    drop(server);
+
+    let Some(kwctl) = on_path("kwctl", "KWCTL") else {
+        println!("\nkwctl bench: skipped, kwctl is not on PATH (set KWCTL=)");
+        return;
+    };
+    println!("\nkwctl bench (the same requests, kwctl's own evaluator):");
+    for (name, request) in &requests {
+        let path = dir.join("bench-request.json");
+        std::fs::write(&path, serde_json::to_vec(request).unwrap()).unwrap();
+        for (label, module, settings) in [
+            ("policy", policy.clone(), settings.to_string()),
+            ("floor", floor_policy_wasm(), "{}".to_owned()),
+        ] {
+            let out = Command::new(&kwctl)
+                .env("RUST_LOG", "error")
+                .args([
+                    "bench",
+                    "--warm-up-time",
+                    "1",
+                    "--measurement-time",
+                    "2",
+                    "--num-resamples",
+                    "10",
+                    "--num-samples",
+                    "20",
+                ])
+                .arg("--settings-json")
+                .arg(&settings)
+                .arg("--request-path")
+                .arg(&path)
+                .arg(format!("file://{}", module.display()))
+                .output()
+                .expect("run kwctl bench");
+            let text = String::from_utf8_lossy(&out.stdout);
+            let line = text
+                .lines()
+                .find(|l| l.contains("time:"))
+                .unwrap_or("(no time line)")
+                .trim()
+                .to_owned();
+            println!("  {name:<28} {label:<7} {line}");
+        }
+    }
+}
