@@ -12,7 +12,7 @@ SOURCES := $(shell find src tools/floor-policy/src -name '*.rs') Cargo.toml Carg
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 
-.PHONY: deps examples test lint fmt fmt-check bench fuzz clean
+.PHONY: deps host examples test lint fmt fmt-check bench fuzz clean
 
 deps:
 	./scripts/install-deps
@@ -21,10 +21,16 @@ deps:
 $(RELEASE_WASM): $(SOURCES)
 	cargo build --locked --release --target $(WASM_TARGET) -p tenant-alerting-policy -p floor-policy
 
+# The host side (runner, preinit) and every test target, in one cargo invocation: its
+# features unify as `cargo test --workspace` unifies them, so the test run reuses every
+# artifact and wasmtime is compiled once. Cargo does nothing when all is up to date.
+host:
+	cargo build --locked --workspace --all-targets
+
 # The shipped module: the release build, pre-initialised (tools/preinit) so that each
 # fresh instance policy-server creates starts with promql-parser's tables built.
-policy.wasm: $(RELEASE_WASM) tools/preinit/src/main.rs
-	cargo run --locked --quiet -p preinit -- $(RELEASE_WASM) policy.wasm
+policy.wasm: $(RELEASE_WASM) host
+	target/debug/preinit $(RELEASE_WASM) policy.wasm
 	@echo "policy.wasm: $$(stat -c %s policy.wasm) bytes (release build: $$(stat -c %s $(RELEASE_WASM)) bytes)"
 
 annotated-policy.wasm: policy.wasm metadata.yml README.md
@@ -42,7 +48,7 @@ artifacthub-pkg.yml: metadata.yml questions-ui.yml Cargo.toml
 # Runs the policy on the bundled example requests and prints what an admission
 # controller would answer (allowed, message, warnings, JSONPatch).
 examples: deps policy.wasm
-	cargo run --locked --quiet -p policy-runner -- --wasm policy.wasm --settings $(EXAMPLE_SETTINGS) $(EXAMPLES)
+	target/debug/policy-runner --wasm policy.wasm --settings $(EXAMPLE_SETTINGS) $(EXAMPLES)
 
 # The whole suite: native unit tests, the .wasm tests, the promtool/amtool oracles, the
 # real prometheus/alertmanager daemons, and kwctl and policy-server when on PATH.
