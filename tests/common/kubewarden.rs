@@ -92,19 +92,7 @@ fn annotate(
         "tenant-alerting-policy-{}-{name}.wasm",
         std::process::id()
     ));
-    let mut args = vec![
-        "annotate".to_owned(),
-        "-m".to_owned(),
-        metadata.display().to_string(),
-        "-o".to_owned(),
-        out.display().to_string(),
-    ];
-    if let Some(usage) = usage {
-        args.extend(["-u".to_owned(), usage.display().to_string()]);
-    }
-    args.push(wasm.display().to_string());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (ok, _, err) = run_kwctl(kwctl, &args);
-    assert!(ok, "kwctl annotate {} failed: {err}", wasm.display());
+    policy_runner::policy_server::annotate(kwctl, wasm, metadata, usage, &out)
+        .unwrap_or_else(|e| panic!("{e:#}"));
     out
 }

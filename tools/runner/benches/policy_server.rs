@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use policy_runner::policy_server::{admission_review, http, Server};
+use policy_runner::policy_server::{admission_review, annotate, http, Server};
 use policy_runner::{default_policy_wasm, floor_policy_wasm};
 use serde_json::{json, Value};
 
@@ -96,6 +96,24 @@ fn load(port: u16, path: &str, body: &[u8]) -> Load {
     }
 }
 
+/// `text` without terminal colour sequences (`ESC [ ... m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -113,18 +131,33 @@ fn main() {
         ),
         ("PrometheusRule, 200 rules", many_rules(&seed_rule, 200)),
     ];
-    let Some(binary) = on_path("policy-server", "POLICY_SERVER") else {
-        println!("policy-server load: skipped, policy-server is not on PATH (set POLICY_SERVER=)");
+    let (Some(binary), Some(kwctl)) = (
+        on_path("policy-server", "POLICY_SERVER"),
+        on_path("kwctl", "KWCTL"),
+    ) else {
+        println!("policy-server load: skipped, policy-server and kwctl (which annotates the modules) must be on PATH (or POLICY_SERVER=, KWCTL=)");
         return;
     };
     let dir = std::env::temp_dir().join(format!(
         "tenant-alerting-policy-bench-{}",
         std::process::id()
     ));
-    let policy = default_policy_wasm();
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let (policy, floor) = (dir.join("policy.wasm"), dir.join("floor.wasm"));
+    annotate(
+        &kwctl,
+        &default_policy_wasm(),
+        &root.join("metadata.yml"),
+        None,
+        &policy,
+    )
+    .expect("annotate the policy");
+    let floor_metadata = root.join("tools/floor-policy/metadata.yml");
+    annotate(&kwctl, &floor_policy_wasm(), &floor_metadata, None, &floor)
+        .expect("annotate the floor");
     let policies = json!({
         "policy": {"module": format!("file://{}", policy.display()), "settings": settings, "allowedToMutate": true},
-        "floor": {"module": format!("file://{}", floor_policy_wasm().display()), "settings": {}, "allowedToMutate": false},
+        "floor": {"module": format!("file://{}", floor.display()), "settings": {}, "allowedToMutate": false},
     });
     let server = Server::start(&binary, &dir, &policies, 10).expect("start policy-server");
     println!(
@@ -167,17 +200,13 @@ fn main() {
     }
     drop(server);
 
-    let Some(kwctl) = on_path("kwctl", "KWCTL") else {
-        println!("\nkwctl bench: skipped, kwctl is not on PATH (set KWCTL=)");
-        return;
-    };
     println!("\nkwctl bench (the same requests, kwctl's own evaluator):");
     for (name, request) in &requests {
         let path = dir.join("bench-request.json");
         std::fs::write(&path, serde_json::to_vec(request).unwrap()).unwrap();
         for (label, module, settings) in [
             ("policy", policy.clone(), settings.to_string()),
-            ("floor", floor_policy_wasm(), "{}".to_owned()),
+            ("floor", floor.clone(), "{}".to_owned()),
         ] {
             let out = Command::new(&kwctl)
                 .env("RUST_LOG", "error")
@@ -199,13 +228,19 @@ fn main() {
                 .arg(format!("file://{}", module.display()))
                 .output()
                 .expect("run kwctl bench");
-            let text = String::from_utf8_lossy(&out.stdout);
+            // kwctl reports in colour; the last `elapsed` line is `validate`'s.
+            let text = strip_ansi(&format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
             let line = text
                 .lines()
-                .find(|l| l.contains("time:"))
-                .unwrap_or("(no time line)")
-                .trim()
-                .to_owned();
+                .rfind(|l| l.contains("elapsed"))
+                .and_then(|l| l.split_once("]:"))
+                .map_or("(no timing found)".to_owned(), |(_, figures)| {
+                    format!("validate [min mean max] {}", figures.trim())
+                });
             println!("  {name:<28} {label:<7} {line}");
         }
     }

@@ -80,6 +80,37 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// `kwctl annotate`: writes `wasm` with `metadata` (and `usage`, a README) embedded to
+/// `out`. policy-server loads only annotated modules.
+pub fn annotate(
+    kwctl: &Path,
+    wasm: &Path,
+    metadata: &Path,
+    usage: Option<&Path>,
+    out: &Path,
+) -> Result<()> {
+    let mut command = Command::new(kwctl);
+    command
+        .env("RUST_LOG", "error")
+        .arg("annotate")
+        .arg("-m")
+        .arg(metadata)
+        .arg("-o")
+        .arg(out);
+    if let Some(usage) = usage {
+        command.arg("-u").arg(usage);
+    }
+    let result = command.arg(wasm).output().context("run kwctl annotate")?;
+    if !result.status.success() {
+        bail!(
+            "kwctl annotate {} failed: {}",
+            wasm.display(),
+            String::from_utf8_lossy(&result.stderr)
+        );
+    }
+    Ok(())
+}
+
 /// An AdmissionReview (`admission.k8s.io/v1`) carrying `request`.
 pub fn admission_review(request: &Value) -> Vec<u8> {
     serde_json::to_vec(&json!({
