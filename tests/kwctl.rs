@@ -7,8 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use base64::Engine as _;
-use common::kubewarden::{annotated_policy, kwctl, run_kwctl};
+use common::kubewarden::{annotated_policy, kwctl, run_kwctl, verdict};
 use common::*;
 use serde_json::{json, Value};
 
@@ -36,24 +35,6 @@ fn kwctl_run(kwctl: &Path, request_path: &Path, settings: &Value) -> Value {
         .find(|l| l.starts_with('{'))
         .unwrap_or_else(|| panic!("no JSON answer from kwctl: {out}"));
     serde_json::from_str(line).unwrap()
-}
-
-/// The parts of an answer an admission controller acts on: allowed, message, warnings,
-/// and the decoded JSONPatch.
-fn verdict(answer: &Value) -> Value {
-    let patch = answer["patch"].as_str().map(|b64| {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .unwrap();
-        serde_json::from_slice::<Value>(&bytes).unwrap()
-    });
-    json!({
-        "allowed": answer["allowed"],
-        "message": answer["status"]["message"],
-        "warnings": answer["warnings"].as_array().cloned().unwrap_or_default(),
-        "patchType": answer["patchType"],
-        "patch": patch,
-    })
 }
 
 #[test]

@@ -9,8 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use base64::Engine as _;
-use common::kubewarden::{annotated_floor, annotated_policy, kwctl, policy_server};
+use common::kubewarden::{annotated_floor, annotated_policy, kwctl, policy_server, verdict};
 use common::*;
 use policy_runner::policy_server::Server;
 use serde_json::{json, Value};
@@ -48,25 +47,6 @@ fn policies(kwctl: &Path, settings: &Value) -> Value {
         "tenant-alerting": {"module": module, "settings": settings, "allowedToMutate": true, "policyMode": "protect"},
         "tenant-alerting-monitor": {"module": module, "settings": settings, "allowedToMutate": true, "policyMode": "monitor"},
         "floor": {"module": format!("file://{}", annotated_floor(kwctl).display()), "settings": {}, "allowedToMutate": false},
-    })
-}
-
-/// allowed, message, warnings and the decoded patch.
-fn verdict(response: &Value) -> Value {
-    let patch = response["patch"].as_str().map(|b64| {
-        serde_json::from_slice::<Value>(
-            &base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .unwrap(),
-        )
-        .unwrap()
-    });
-    json!({
-        "allowed": response["allowed"],
-        "message": response["status"]["message"],
-        "warnings": response["warnings"].as_array().cloned().unwrap_or_default(),
-        "patchType": response["patchType"],
-        "patch": patch,
     })
 }
 

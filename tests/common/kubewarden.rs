@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use base64::Engine as _;
+use serde_json::{json, Value};
+
 /// The tool's path, or `None` after saying why the test skips.
 pub fn tool(name: &str, env: &str) -> Option<PathBuf> {
     let found = std::env::var_os(env).map(PathBuf::from).or_else(|| {
@@ -95,4 +98,22 @@ fn annotate(
     policy_runner::policy_server::annotate(kwctl, wasm, metadata, usage, &out)
         .unwrap_or_else(|e| panic!("{e:#}"));
     out
+}
+
+/// What an admission controller acts on in an answer (kwctl's, policy-server's or the
+/// runner's): allowed, message, warnings, patch type and the decoded JSONPatch.
+pub fn verdict(answer: &Value) -> Value {
+    let patch = answer["patch"].as_str().map(|b64| {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        serde_json::from_slice::<Value>(&bytes).unwrap()
+    });
+    json!({
+        "allowed": answer["allowed"],
+        "message": answer["status"]["message"],
+        "warnings": answer["warnings"].as_array().cloned().unwrap_or_default(),
+        "patchType": answer["patchType"],
+        "patch": patch,
+    })
 }

@@ -2,6 +2,8 @@
 //! where the author may put white space or a comment; the scoping properties fill each
 //! with one space, the text-edit properties with random white space and comments.
 
+use std::process::Command;
+
 use proptest::prelude::*;
 
 /// Where white space or a comment may stand (never inside a token).
@@ -75,4 +77,38 @@ pub fn vector_expr() -> impl Strategy<Value = String> {
                 .prop_map(|e| format!("histogram_quantile§(§0.9§,§{e}§)")),
         ]
     })
+}
+
+/// Runs `promtool check rules` on recording rules with the given expressions; panics
+/// with promtool's output when it refuses them.
+pub fn promtool_accepts(name: &str, exprs: &[String]) {
+    let found = Command::new("promtool").arg("--version").output();
+    assert!(
+        found.map(|o| o.status.success()).unwrap_or(false),
+        "promtool is not on PATH: `make deps` installs it"
+    );
+    let rules: Vec<serde_json::Value> = exprs
+        .iter()
+        .enumerate()
+        .map(|(i, expr)| serde_json::json!({"record": format!("generated:rule{i}"), "expr": expr}))
+        .collect();
+    let dir = std::env::temp_dir().join(format!(
+        "tenant-alerting-policy-{}-{name}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rules.yaml");
+    let file = serde_json::json!({"groups": [{"name": "generated", "rules": rules}]});
+    std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+    let out = Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool rejected generated expressions:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -12,30 +12,13 @@ use std::time::{Duration, Instant};
 use policy_runner::{default_policy_wasm, floor_policy_wasm, Policy};
 use serde_json::{json, Value};
 
+mod workloads;
+use workloads::many_rules;
+
 const BATCHES: usize = 9;
 
 fn read(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json")
-}
-
-/// A PrometheusRule with `n` realistic rules: aggregations, rate, binary operators; half
-/// of them hold a regex matcher (`code=~"5.."`).
-fn many_rules(seed: &Value, n: usize) -> Value {
-    let mut request = seed.clone();
-    let rules: Vec<Value> = (0..n)
-        .map(|i| match i % 4 {
-            0 => json!({"record": format!("job:http_requests:rate5m_{i}"),
-                        "expr": format!(r#"sum by (job, code) (rate(http_requests_total{{code=~"5..",handler="/api/{i}"}}[5m]))"#)}),
-            1 => json!({"alert": format!("HighErrorRatio{i}"), "for": "10m", "labels": {"severity": "warning"},
-                        "expr": format!(r#"sum(rate(http_requests_total{{code=~"5..",svc="s{i}"}}[5m])) / sum(rate(http_requests_total{{svc="s{i}"}}[5m])) > 0.05"#)}),
-            2 => json!({"alert": format!("Drift{i}"), "for": "10m", "labels": {"severity": "critical"},
-                        "expr": format!(r#"min_over_time(trustyai_meanshift{{subcategory="f{i}"}}[10m]) < 0.05"#)}),
-            _ => json!({"record": format!("instance:latency:p99_{i}"),
-                        "expr": format!(r#"histogram_quantile(0.99, sum by (le, instance) (rate(request_duration_seconds_bucket{{route="r{i}"}}[5m])))"#)}),
-        })
-        .collect();
-    request["object"]["spec"]["groups"] = json!([{"name": "bench.rules", "rules": rules}]);
-    request
 }
 
 /// `request` with every regex matcher operator `=~` turned into `=`.

@@ -13,6 +13,9 @@ use policy_runner::policy_server::{admission_review, annotate, http, Server};
 use policy_runner::{default_policy_wasm, floor_policy_wasm};
 use serde_json::{json, Value};
 
+mod workloads;
+use workloads::many_rules;
+
 /// Concurrent clients; with 2 cores, policy-server's workers are the bottleneck.
 const CLIENTS: usize = 4;
 /// How long each request kind is sent to each policy.
@@ -28,25 +31,6 @@ fn on_path(name: &str, env: &str) -> Option<PathBuf> {
             .map(|d| d.join(name))
             .find(|p| p.is_file())
     })
-}
-
-/// The 200-rule object of the runner benchmark (half the rules with `=~`).
-fn many_rules(seed: &Value, n: usize) -> Value {
-    let mut request = seed.clone();
-    let rules: Vec<Value> = (0..n)
-        .map(|i| match i % 4 {
-            0 => json!({"record": format!("job:http_requests:rate5m_{i}"),
-                        "expr": format!(r#"sum by (job, code) (rate(http_requests_total{{code=~"5..",handler="/api/{i}"}}[5m]))"#)}),
-            1 => json!({"alert": format!("HighErrorRatio{i}"), "for": "10m", "labels": {"severity": "warning"},
-                        "expr": format!(r#"sum(rate(http_requests_total{{code=~"5..",svc="s{i}"}}[5m])) / sum(rate(http_requests_total{{svc="s{i}"}}[5m])) > 0.05"#)}),
-            2 => json!({"alert": format!("Drift{i}"), "for": "10m", "labels": {"severity": "critical"},
-                        "expr": format!(r#"min_over_time(trustyai_meanshift{{subcategory="f{i}"}}[10m]) < 0.05"#)}),
-            _ => json!({"record": format!("instance:latency:p99_{i}"),
-                        "expr": format!(r#"histogram_quantile(0.99, sum by (le, instance) (rate(request_duration_seconds_bucket{{route="r{i}"}}[5m])))"#)}),
-        })
-        .collect();
-    request["object"]["spec"]["groups"] = json!([{"name": "bench.rules", "rules": rules}]);
-    request
 }
 
 struct Load {
