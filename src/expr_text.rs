@@ -781,8 +781,9 @@ fn regex_syntax_check(value: &str) -> Result<(), String> {
         regex_syntax::Parser::new()
             .parse(&format!("^(?:{re})$"))
             .map(|_| ())
+            .map_err(|e| e.to_string())
     };
-    parse(value).or_else(|first| parse(&literal_braces(value)).map_err(|_| first.to_string()))
+    parse(value).or_else(|first| parse(&literal_braces(value)).map_err(|_| first))
 }
 
 /// `re` with every `{` that does not open a repetition (`{n}`, `{n,}`, `{n,m}`) escaped.
