@@ -1,12 +1,11 @@
-//! Parses PromQL with bounds on what any input can cost.
+//! The bounds on what parsing any input may cost, and the refusals that name them
+//! (`expr_text::bounded_tokens` applies them).
 //!
 //! promql-parser builds, drops and prints its tree recursively, so a deeply nested or
 //! very long expression exhausts the wasm stack and traps the whole policy instance.
 //! Before the parser sees an expression we check its length and a cheap, conservative
 //! bound on the depth of the tree it could produce, counted on the parser's own tokens;
 //! past either limit the rule is rejected with the limit in the message.
-
-use promql_parser::parser::{self, Expr};
 
 /// Longest expression accepted, in bytes. Hand-written rules are well under 4 KiB.
 pub const MAX_EXPR_BYTES: usize = 16 * 1024;
@@ -47,16 +46,10 @@ impl std::fmt::Display for ParseRefusal {
     }
 }
 
-/// Parses `text` after checking its length and bounding its depth on the lexer's
-/// tokens (see [`crate::expr_text::depth_bound`]).
-pub fn parse_bounded(text: &str) -> Result<Expr, ParseRefusal> {
-    crate::expr_text::bounded_tokens(text)?;
-    parser::parse(text).map_err(ParseRefusal::Syntax)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use promql_parser::parser::{self, Expr};
 
     fn depth_bound(text: &str) -> usize {
         crate::expr_text::depth_bound(&crate::expr_text::tokens(text).unwrap())
@@ -99,6 +92,11 @@ mod tests {
 
     #[test]
     fn refuses_long_and_deep_before_parsing() {
+        // The policy's bounded parse: lex, bound, then parse.
+        let parse_bounded = |text: &str| {
+            crate::expr_text::bounded_tokens(text)?;
+            promql_parser::parser::parse(text).map_err(ParseRefusal::Syntax)
+        };
         let long = format!("x{{a=\"{}\"}}", "y".repeat(MAX_EXPR_BYTES));
         assert!(matches!(
             parse_bounded(&long),
