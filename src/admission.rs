@@ -4,6 +4,7 @@ use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde_json::Value;
 
 use crate::alertmanager_config::{self, ApiVersion};
+use crate::cluster::Cluster;
 use crate::prometheus_rule;
 use crate::settings::Settings;
 use crate::verdict::{Findings, Verdict};
@@ -31,7 +32,12 @@ pub fn target_of(request: &KubernetesAdmissionRequest) -> Option<Target> {
     }
 }
 
-pub fn review(request: KubernetesAdmissionRequest, settings: &Settings) -> Verdict {
+/// The verdict on `request`. `cluster` is read only when the settings ask for it.
+pub fn review(
+    request: KubernetesAdmissionRequest,
+    settings: &Settings,
+    cluster: &dyn Cluster,
+) -> Verdict {
     // DELETE and CONNECT carry nothing to scope; other kinds are not ours.
     if !matches!(request.operation.as_str(), "CREATE" | "UPDATE") {
         return Verdict::accept();
@@ -67,9 +73,14 @@ pub fn review(request: KubernetesAdmissionRequest, settings: &Settings) -> Verdi
         Target::PrometheusRule => {
             prometheus_rule::review(&mut object, &namespace, settings, &mut findings)
         }
-        Target::AlertmanagerConfig(version) => {
-            alertmanager_config::review(&mut object, &namespace, version, settings, &mut findings)
-        }
+        Target::AlertmanagerConfig(version) => alertmanager_config::review(
+            &mut object,
+            &namespace,
+            version,
+            settings,
+            cluster,
+            &mut findings,
+        ),
     }
     findings.into_verdict(object)
 }

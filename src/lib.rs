@@ -2,12 +2,14 @@
 //! alerting inside its own namespace.
 //!
 //! This file is only the waPC layer: it registers the three functions policy-server
-//! calls and hands the request to [`admission::review`], a pure function.
+//! calls and hands the request to [`admission::review`], a pure function of the request,
+//! the settings and what [`cluster::HostCluster`] reads (only when settings ask for it).
 
 pub mod admission;
 pub mod alert_checks;
 pub mod alertmanager_config;
 pub mod bounded_parse;
+pub mod cluster;
 pub mod drift;
 pub mod durations;
 pub mod expr_text;
@@ -16,6 +18,7 @@ pub mod namespace_scope;
 pub mod prometheus_rule;
 pub mod promql_walk;
 pub mod settings;
+pub mod tenancy;
 pub mod verdict;
 pub mod webhook_url;
 
@@ -45,7 +48,7 @@ pub extern "C" fn preinitialize() {
 /// `validate`: payload `{"request": AdmissionRequest, "settings": {...}}`.
 pub fn validate(payload: &[u8]) -> CallResult {
     let verdict = match serde_json::from_slice::<ValidationRequest<Settings>>(payload) {
-        Ok(request) => admission::review(request.request, &request.settings),
+        Ok(request) => admission::review(request.request, &request.settings, &cluster::HostCluster),
         // A payload serde cannot read (JSON nested past its 128-level limit, say) is
         // refused with serde's reason. Failing the call instead would make policy-server
         // answer an error, and the SDK's error message echoes the whole payload.

@@ -40,6 +40,50 @@ pub enum OnForeignListener {
     Reject,
 }
 
+/// Where the tenant (the `{user}` of the listener) of a namespace comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum TenantFrom {
+    /// The namespace's name, by `tenantPattern`. Makes no call to the cluster.
+    #[default]
+    NamespaceName,
+    /// The value of the Namespace's annotation `tenantKey` (e.g. `openshift.io/requester`).
+    NamespaceAnnotation,
+    /// The value of the Namespace's label `tenantKey` (e.g. `tenant`).
+    NamespaceLabel,
+}
+
+impl TenantFrom {
+    /// What `tenantKey` names in this mode, for messages.
+    pub fn key_kind(self) -> &'static str {
+        match self {
+            TenantFrom::NamespaceName => "name",
+            TenantFrom::NamespaceAnnotation => "annotation",
+            TenantFrom::NamespaceLabel => "label",
+        }
+    }
+}
+
+/// The Service in front of a tenant's EventListener: templates over `{user}` and
+/// `{namespace}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListenerService {
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Placeholders `listenerService` may use.
+pub const LISTENER_SERVICE_PLACEHOLDERS: [&str; 2] = ["{user}", "{namespace}"];
+
+impl ListenerService {
+    /// `(namespace, name)` of the tenant's Service.
+    pub fn fill(&self, user: &str, namespace: &str) -> (String, String) {
+        let fill = |t: &str| t.replace("{user}", user).replace("{namespace}", namespace);
+        (fill(&self.namespace), fill(&self.name))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct Settings {
@@ -50,9 +94,17 @@ pub struct Settings {
     /// Namespaces whose objects are accepted untouched (e.g. the cluster's own monitoring).
     pub exempt_namespaces: Vec<String>,
 
+    /// Where an AlertmanagerConfig's tenant comes from: the namespace name (no cluster
+    /// access) or an annotation or label on the Namespace object.
+    pub tenant_from: TenantFrom,
+    /// The annotation or label key for `namespaceAnnotation` / `namespaceLabel`.
+    pub tenant_key: String,
     /// Regular expression with a named group `user` that derives the tenant from the
-    /// namespace of an AlertmanagerConfig.
+    /// namespace of an AlertmanagerConfig (`tenantFrom: namespaceName`).
     pub tenant_pattern: String,
+    /// When set, the tenant's EventListener Service must exist before a webhook is
+    /// pointed at, or accepted for, the tenant's listener.
+    pub listener_service: Option<ListenerService>,
     /// The tenant's EventListener URL, with `{user}`, `{clusterDomain}`, `{namespace}`.
     pub webhook_url_template: String,
     /// The cluster's apps domain (`apps.cluster-abc.example.com`). Required.
@@ -63,6 +115,9 @@ pub struct Settings {
     pub allowed_webhook_urls: Vec<String>,
     /// `urlSecret` hides the destination from admission; refused unless this is true.
     pub allow_url_secret: bool,
+    /// `tlsConfig.insecureSkipVerify` and `tlsConfig.serverName` in a webhook's
+    /// `httpConfig` are refused unless this is true.
+    pub allow_webhook_tls_overrides: bool,
     /// Receiver integrations other than `webhookConfigs` that tenants may use
     /// (e.g. `emailConfigs`); their destinations are not checked.
     pub allowed_receiver_integrations: Vec<String>,
@@ -87,12 +142,16 @@ impl Default for Settings {
             namespace_label: DEFAULT_NAMESPACE_LABEL.to_owned(),
             on_conflict: OnConflict::Reject,
             exempt_namespaces: Vec::new(),
+            tenant_from: TenantFrom::NamespaceName,
+            tenant_key: String::new(),
             tenant_pattern: DEFAULT_TENANT_PATTERN.to_owned(),
+            listener_service: None,
             webhook_url_template: DEFAULT_WEBHOOK_URL_TEMPLATE.to_owned(),
             cluster_domain: String::new(),
             on_foreign_listener: OnForeignListener::Rewrite,
             allowed_webhook_urls: Vec::new(),
             allow_url_secret: false,
+            allow_webhook_tls_overrides: false,
             allowed_receiver_integrations: Vec::new(),
             send_resolved: Some(false),
             repeat_interval: DEFAULT_REPEAT_INTERVAL.to_owned(),
@@ -142,6 +201,7 @@ impl Validatable for Settings {
             )),
             Err(e) => problems.push(format!("tenantPattern: not a regular expression: {e}")),
         }
+        problems.extend(self.tenancy_problems());
         if let Err(why) = webhook_url::check_template(&self.webhook_url_template) {
             problems.push(format!("webhookUrlTemplate: {why}"));
         }
@@ -220,6 +280,102 @@ impl Validatable for Settings {
     }
 }
 
+impl Settings {
+    /// `tenantFrom`, `tenantKey` and `listenerService`.
+    fn tenancy_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        match (self.tenant_from, self.tenant_key.is_empty()) {
+            (TenantFrom::NamespaceName, true) => {}
+            (TenantFrom::NamespaceName, false) => problems.push(format!(
+                "tenantKey {:?} is only read with tenantFrom namespaceAnnotation or namespaceLabel; remove it or set tenantFrom",
+                self.tenant_key
+            )),
+            (from, true) => problems.push(format!(
+                "tenantKey is required with tenantFrom {}: the Namespace {} that holds the tenant's user name, e.g. {}",
+                serde_json::to_string(&from).unwrap_or_default(),
+                from.key_kind(),
+                if from == TenantFrom::NamespaceAnnotation {
+                    "\"openshift.io/requester\""
+                } else {
+                    "\"tenant\""
+                }
+            )),
+            (_, false) => {
+                if let Err(why) = check_qualified_name(&self.tenant_key) {
+                    problems.push(format!("tenantKey: {why}"));
+                }
+            }
+        }
+        if let Some(service) = &self.listener_service {
+            for (field, template, check) in [
+                (
+                    "namespace",
+                    &service.namespace,
+                    is_dns_label as fn(&str) -> bool,
+                ),
+                ("name", &service.name, is_dns_1035_label),
+            ] {
+                if let Err(why) = check_service_template(template, check) {
+                    problems.push(format!("listenerService.{field}: {why}"));
+                }
+            }
+        }
+        problems
+    }
+}
+
+/// A `listenerService` template: only `{user}` and `{namespace}`, and a Kubernetes name
+/// once filled in for a sample tenant.
+fn check_service_template(template: &str, check: fn(&str) -> bool) -> Result<(), String> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..]
+            .find('}')
+            .ok_or_else(|| format!("{template:?} has an unclosed '{{'"))?;
+        let placeholder = &rest[open..open + close + 1];
+        if !LISTENER_SERVICE_PLACEHOLDERS.contains(&placeholder) {
+            return Err(format!(
+                "{template:?} uses {placeholder}; the placeholders are {}",
+                LISTENER_SERVICE_PLACEHOLDERS.join(", ")
+            ));
+        }
+        rest = &rest[open + close + 1..];
+    }
+    let sample = template
+        .replace("{user}", "user1")
+        .replace("{namespace}", "user1-test");
+    if check(&sample) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{template:?} does not make a Kubernetes name (filled in: {sample:?}); lowercase letters, digits and '-', at most 63 characters"
+        ))
+    }
+}
+
+/// A label or annotation key: an optional DNS-subdomain prefix and `/`, then a name of
+/// at most 63 letters, digits, `-`, `_` and `.`, starting and ending alphanumeric.
+pub fn check_qualified_name(key: &str) -> Result<(), String> {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    let b = name.as_bytes();
+    let name_ok = !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric();
+    if name_ok && prefix.is_none_or(is_dns_name) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key:?} is not a Kubernetes annotation or label key (an optional DNS prefix and '/', then letters, digits, '-', '_' and '.', e.g. \"openshift.io/requester\")"
+        ))
+    }
+}
+
 /// `validate_settings` as policy-server calls it. Unlike the SDK helper, a payload that
 /// does not deserialize (a typo'd field, a wrong type) is answered as invalid settings
 /// with serde's message, rather than as a host error.
@@ -277,6 +433,11 @@ pub fn check_metric_name(name: &str) -> Result<(), String> {
 /// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
 pub fn is_dns_name(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+/// RFC 1035 label: what Kubernetes accepts as a Service name (starts with a letter).
+pub fn is_dns_1035_label(s: &str) -> bool {
+    is_dns_label(s) && s.as_bytes()[0].is_ascii_lowercase()
 }
 
 /// RFC 1123 label: what Kubernetes accepts as a namespace name.
@@ -464,5 +625,74 @@ mod tests {
         let r = validate_settings_payload(br#"{"onconflict": "overwrite"}"#);
         assert!(!r.valid);
         assert!(r.message.unwrap().contains("unknown field `onconflict`"));
+    }
+
+    #[test]
+    fn tenancy_settings_are_explained() {
+        for (settings, expected) in [
+            (
+                json!({"tenantFrom": "namespaceAnnotation"}),
+                "tenantKey is required with tenantFrom \"namespaceAnnotation\": the Namespace annotation",
+            ),
+            (
+                json!({"tenantFrom": "namespaceLabel"}),
+                "tenantKey is required with tenantFrom \"namespaceLabel\": the Namespace label",
+            ),
+            (
+                json!({"tenantKey": "tenant"}),
+                "tenantKey \"tenant\" is only read with tenantFrom namespaceAnnotation or namespaceLabel",
+            ),
+            (
+                json!({"tenantFrom": "namespaceLabel", "tenantKey": "bad key"}),
+                "tenantKey: \"bad key\" is not a Kubernetes annotation or label key",
+            ),
+            (
+                json!({"tenantFrom": "namespaceLabel", "tenantKey": "/tenant"}),
+                "tenantKey: \"/tenant\" is not",
+            ),
+            (
+                json!({"listenerService": {"namespace": "{user}-toolings", "name": "el-{listener}"}}),
+                "listenerService.name: \"el-{listener}\" uses {listener}; the placeholders are {user}, {namespace}",
+            ),
+            (
+                json!({"listenerService": {"namespace": "{user}_toolings", "name": "el"}}),
+                "listenerService.namespace: \"{user}_toolings\" does not make a Kubernetes name",
+            ),
+            (
+                json!({"listenerService": {"namespace": "{user}-toolings", "name": "1-listener"}}),
+                "listenerService.name: \"1-listener\" does not make a Kubernetes name",
+            ),
+        ] {
+            let mut v = settings.clone();
+            v["clusterDomain"] = json!("a.io");
+            let err = parse(v).validate().unwrap_err();
+            assert!(err.contains(expected), "{settings}: {err}");
+        }
+        for rejected in [
+            json!({"tenantFrom": "namespaceOwner"}),
+            json!({"listenerService": {"namespace": "x"}}),
+            json!({"listenerService": {"namespace": "x", "name": "y", "port": 8080}}),
+        ] {
+            assert!(
+                serde_json::from_value::<Settings>(rejected.clone()).is_err(),
+                "{rejected}"
+            );
+        }
+        let openshift = parse(json!({
+            "clusterDomain": "a.io",
+            "tenantFrom": "namespaceAnnotation",
+            "tenantKey": "openshift.io/requester",
+            "listenerService": {"namespace": "{user}-toolings", "name": "el-ct-listener"},
+        }));
+        assert!(openshift.validate().is_ok());
+        assert_eq!(
+            openshift.listener_service.unwrap().fill("alice", "ml"),
+            ("alice-toolings".to_owned(), "el-ct-listener".to_owned())
+        );
+        assert!(parse(
+            json!({"clusterDomain": "a.io", "tenantFrom": "namespaceLabel", "tenantKey": "tenant"})
+        )
+        .validate()
+        .is_ok());
     }
 }

@@ -1,7 +1,109 @@
 //! Webhook destinations: the tenant's own EventListener URL, the shape of anyone's
-//! EventListener URL, and the admin's list of other allowed destinations.
+//! EventListener URL, the admin's list of other allowed destinations, and [`decide`], the
+//! one place a destination is judged.
 
 use url::Url;
+
+use crate::settings::{OnForeignListener, Settings};
+
+/// What to do with a destination URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlDecision {
+    /// Leave it: it is the tenant's listener, or under `allowedWebhookUrls`.
+    Keep(Destination),
+    /// Point it at the tenant's listener instead, for the reason given.
+    Rewrite(String),
+    /// Refuse the object, for the reason given.
+    Refuse(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    TenantListener,
+    Allowed,
+}
+
+impl UrlDecision {
+    /// Whether alerts would go to the tenant's listener once this is applied.
+    pub fn reaches_listener(&self) -> bool {
+        matches!(
+            self,
+            UrlDecision::Keep(Destination::TenantListener) | UrlDecision::Rewrite(_)
+        )
+    }
+}
+
+/// Judges `url` (`None`: the webhook has none) against the tenant's `listener` and the
+/// settings. Everything is decided on the raw string first: a template or a path a URL
+/// parser would rewrite is never given the benefit of normalisation.
+pub fn decide(url: Option<&str>, listener: &str, settings: &Settings) -> UrlDecision {
+    let foreign = |why: String| match settings.on_foreign_listener {
+        OnForeignListener::Rewrite => UrlDecision::Rewrite(why),
+        OnForeignListener::Reject => {
+            UrlDecision::Refuse(format!("{why}; this namespace's alerts go to {listener:?}"))
+        }
+    };
+    let Some(url) = url else {
+        return foreign("no URL".to_owned());
+    };
+    if has_unfilled_placeholder(url) {
+        return foreign(format!("{url:?} still holds placeholders"));
+    }
+    if let Some(what) = rewritten_by_parsers(url) {
+        return if same_destination(url, listener) {
+            foreign(format!(
+                "{url:?} is this tenant's EventListener written with {what}, which URL parsers rewrite"
+            ))
+        } else {
+            UrlDecision::Refuse(format!(
+                "{url:?} has {what}, which URL parsers rewrite; write the destination plainly"
+            ))
+        };
+    }
+    if same_destination(url, listener) {
+        return UrlDecision::Keep(Destination::TenantListener);
+    }
+    if has_listener_shape(url, &settings.webhook_url_template) {
+        return foreign(format!("{url:?} is another tenant's EventListener"));
+    }
+    let allowed = &settings.allowed_webhook_urls;
+    if allowed.iter().any(|prefix| allowed_by_prefix(url, prefix)) {
+        return UrlDecision::Keep(Destination::Allowed);
+    }
+    UrlDecision::Refuse(format!(
+        "{url:?} is not this tenant's EventListener {listener:?}{}; alerts may not be sent there",
+        if allowed.is_empty() {
+            String::new()
+        } else {
+            format!(" and is not under allowedWebhookUrls {allowed:?}")
+        }
+    ))
+}
+
+/// What in `url` a URL parser would rewrite before it is compared: dot segments,
+/// backslashes, encoded dots and slashes, whitespace and control characters (which the
+/// WHATWG parser drops). `None` when it is written plainly.
+pub fn rewritten_by_parsers(url: &str) -> Option<&'static str> {
+    if url.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Some("whitespace or control characters");
+    }
+    if url.contains('\\') {
+        return Some("a backslash");
+    }
+    let lower = url.to_ascii_lowercase();
+    if ["%2e", "%2f", "%5c"].iter().any(|e| lower.contains(e)) {
+        return Some("an encoded '.', '/' or '\\'");
+    }
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    if after_scheme
+        .split(['/', '?', '#'])
+        .skip(1)
+        .any(|segment| segment == "." || segment == "..")
+    {
+        return Some("a '.' or '..' path segment");
+    }
+    None
+}
 
 /// Placeholders `webhookUrlTemplate` may use.
 pub const PLACEHOLDERS: [&str; 3] = ["{user}", "{clusterDomain}", "{namespace}"];
@@ -287,5 +389,116 @@ mod tests {
             "https://hooks.example.com/"
         ));
         assert!(!allowed_by_prefix("not a url", p));
+    }
+
+    fn settings(on_foreign: OnForeignListener) -> Settings {
+        Settings {
+            cluster_domain: "apps.cluster-abc.example.com".to_owned(),
+            on_foreign_listener: on_foreign,
+            allowed_webhook_urls: vec!["https://hooks.example.com/alerts/".to_owned()],
+            ..Settings::default()
+        }
+    }
+
+    const LISTENER: &str = "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/";
+
+    #[test]
+    fn decides_every_kind_of_destination() {
+        use Destination::*;
+        let rewrite = settings(OnForeignListener::Rewrite);
+        let keep = |d| UrlDecision::Keep(d);
+        let rewritten = |why: &str| UrlDecision::Rewrite(why.to_owned());
+        for (url, expected) in [
+            (Some(LISTENER), keep(TenantListener)),
+            (
+                Some("https://EL-CT-LISTENER-user1-toolings.apps.cluster-abc.example.com:443"),
+                keep(TenantListener),
+            ),
+            (Some("https://hooks.example.com/alerts/drift"), keep(Allowed)),
+            (None, rewritten("no URL")),
+            (
+                Some("https://el-ct-listener-user2-toolings.apps.cluster-abc.example.com/"),
+                rewritten("\"https://el-ct-listener-user2-toolings.apps.cluster-abc.example.com/\" is another tenant's EventListener"),
+            ),
+            (
+                Some("https://el-ct-listener-<USER_NAME>-toolings.<CLUSTER_DOMAIN>/"),
+                rewritten("\"https://el-ct-listener-<USER_NAME>-toolings.<CLUSTER_DOMAIN>/\" still holds placeholders"),
+            ),
+        ] {
+            assert_eq!(decide(url, LISTENER, &rewrite), expected, "{url:?}");
+        }
+    }
+
+    #[test]
+    fn a_template_anywhere_is_a_placeholder_even_where_a_parser_would_drop_it() {
+        let url = "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/{{ .CommonLabels.x }}/..";
+        // What the parser makes of it is the listener itself ...
+        assert!(same_destination(url, LISTENER));
+        // ... but the raw string is judged.
+        match decide(Some(url), LISTENER, &settings(OnForeignListener::Rewrite)) {
+            UrlDecision::Rewrite(why) => assert!(why.contains("placeholders"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        match decide(Some(url), LISTENER, &settings(OnForeignListener::Reject)) {
+            UrlDecision::Refuse(why) => assert!(why.contains("placeholders"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn urls_a_parser_rewrites_are_never_kept() {
+        let s = settings(OnForeignListener::Rewrite);
+        for url in [
+            "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/x/..",
+            "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/./",
+            "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/%2e%2e/",
+            "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com\\",
+            "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/\t",
+        ] {
+            let decision = decide(Some(url), LISTENER, &s);
+            assert!(
+                matches!(&decision, UrlDecision::Rewrite(why) if why.contains("URL parsers rewrite")),
+                "{url:?}: {decision:?}"
+            );
+        }
+        for url in [
+            "https://hooks.example.com/alerts/../admin",
+            "https://hooks.example.com/x/../alerts/",
+            "https://hooks.example.com/alerts/%2e%2e/admin",
+        ] {
+            let decision = decide(Some(url), LISTENER, &s);
+            assert!(
+                matches!(&decision, UrlDecision::Refuse(why) if why.contains("write the destination plainly")),
+                "{url:?}: {decision:?}"
+            );
+        }
+        assert_eq!(
+            rewritten_by_parsers("https://hooks.example.com/a?b=..&c=%20"),
+            None
+        );
+    }
+
+    #[test]
+    fn anything_else_is_refused_naming_the_listener_and_the_allowed_list() {
+        let why = match decide(
+            Some("https://evil.example.net/"),
+            LISTENER,
+            &settings(OnForeignListener::Rewrite),
+        ) {
+            UrlDecision::Refuse(why) => why,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            why,
+            format!("\"https://evil.example.net/\" is not this tenant's EventListener {LISTENER:?} and is not under allowedWebhookUrls [\"https://hooks.example.com/alerts/\"]; alerts may not be sent there")
+        );
+        let reject = settings(OnForeignListener::Reject);
+        assert!(matches!(
+            decide(None, LISTENER, &reject),
+            UrlDecision::Refuse(_)
+        ));
+        assert!(decide(None, LISTENER, &reject) != UrlDecision::Keep(Destination::TenantListener));
+        assert!(UrlDecision::Rewrite(String::new()).reaches_listener());
+        assert!(!UrlDecision::Keep(Destination::Allowed).reaches_listener());
     }
 }

@@ -121,13 +121,23 @@ fn other_destinations_are_rejected_unless_allowed() {
         "http://prometheus-operated.openshift-monitoring.svc:9090/",
         "https://hooks.example.com/alerts-evil",
         "https://hooks.example.com.evil.io/alerts",
-        "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/../x/",
     ] {
         let req = with_url("alertmanagerconfig-v1beta1-correct", json!(url));
         let r = validate(&req, &workshop_settings());
         assert_rejected(&r, "alerts may not be sent there");
         assert!(r.patch.is_none());
     }
+    // Leaves the listener once resolved: refused for what it is written as.
+    let req = with_url(
+        "alertmanagerconfig-v1beta1-correct",
+        json!("https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/../x/"),
+    );
+    let r = validate(&req, &workshop_settings());
+    assert_rejected(
+        &r,
+        "has a '.' or '..' path segment, which URL parsers rewrite",
+    );
+    assert!(r.patch.is_none());
     let allowed =
         settings_with(json!({"allowedWebhookUrls": ["https://hooks.example.com/alerts"]}));
     let ok = with_url(

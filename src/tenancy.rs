@@ -1,0 +1,258 @@
+//! Whose namespace it is: the tenant (`{user}`) an AlertmanagerConfig's alerts belong to,
+//! from the namespace's name (`tenantPattern`) or from an annotation or label on the
+//! Namespace object, which a tenant cannot choose when the platform sets it (OpenShift's
+//! `openshift.io/requester`).
+
+use std::cell::RefCell;
+
+use regex::Regex;
+
+use crate::cluster::Cluster;
+use crate::settings::{is_dns_label, Settings, TenantFrom, DEFAULT_TENANT_PATTERN};
+
+/// The tenant's user name for `namespace`, or the rejection that says why there is none.
+/// Reads the cluster only for `namespaceAnnotation` / `namespaceLabel`.
+pub fn tenant_of(
+    namespace: &str,
+    settings: &Settings,
+    cluster: &dyn Cluster,
+) -> Result<String, String> {
+    let key = &settings.tenant_key;
+    let from = settings.tenant_from;
+    let user = match from {
+        TenantFrom::NamespaceName => return user_from_name(&settings.tenant_pattern, namespace),
+        TenantFrom::NamespaceAnnotation | TenantFrom::NamespaceLabel => {
+            let meta = cluster.namespace(namespace).map_err(|e| {
+                format!(
+                    "cannot read Namespace {namespace:?} to find its tenant (the {} {key:?}): {e}",
+                    from.key_kind()
+                )
+            })?;
+            let values = if from == TenantFrom::NamespaceAnnotation {
+                meta.annotations
+            } else {
+                meta.labels
+            };
+            values.get(key.as_str()).cloned().ok_or_else(|| {
+                format!(
+                    "Namespace {namespace:?} has no {} {key:?}, so it has no tenant whose EventListener could receive these alerts",
+                    from.key_kind()
+                )
+            })?
+        }
+    };
+    if is_dns_label(&user) {
+        Ok(user)
+    } else {
+        Err(format!(
+            "the tenant {user:?} (the {} {key:?} of Namespace {namespace:?}) cannot name an EventListener: it must be one DNS label (lowercase letters, digits and '-', at most 63 characters)",
+            from.key_kind()
+        ))
+    }
+}
+
+thread_local! {
+    /// The compiled `tenantPattern`: settings do not change within a policy instance, and
+    /// compiling it costs more than the rest of the review.
+    static TENANT_PATTERN: RefCell<Option<(String, Regex)>> = const { RefCell::new(None) };
+}
+
+/// The user from the namespace's name by `tenantPattern`.
+fn user_from_name(pattern: &str, namespace: &str) -> Result<String, String> {
+    // policy-server pays a regex compile on every fresh instance; the default pattern is
+    // matched by hand instead (a property test holds the two equal).
+    let captured = if pattern == DEFAULT_TENANT_PATTERN {
+        Ok(default_pattern_user(namespace).map(str::to_owned))
+    } else {
+        compiled_pattern_user(pattern, namespace)
+    };
+    match captured {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(format!(
+            "namespace {namespace:?} does not match the tenant pattern {pattern:?}, so it has no tenant whose EventListener could receive these alerts"
+        )),
+        Err(e) => Err(format!("the policy's tenantPattern does not compile: {e}")),
+    }
+}
+
+/// `^(?P<user>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-(test|prod)$`, by hand.
+pub fn default_pattern_user(namespace: &str) -> Option<&str> {
+    let user = namespace
+        .strip_suffix("-test")
+        .or_else(|| namespace.strip_suffix("-prod"))?;
+    let bytes = user.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let ok = !bytes.is_empty()
+        && bytes.iter().all(|b| alnum(b) || *b == b'-')
+        && alnum(&bytes[0])
+        && alnum(&bytes[bytes.len() - 1]);
+    ok.then_some(user)
+}
+
+fn compiled_pattern_user(pattern: &str, namespace: &str) -> Result<Option<String>, String> {
+    TENANT_PATTERN.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let compiled = match cache.take() {
+            Some((cached, re)) if cached == pattern => (cached, re),
+            _ => (pattern.to_owned(), anchored(pattern)?),
+        };
+        let user = capture_user(&compiled.1, namespace);
+        *cache = Some(compiled);
+        Ok(user)
+    })
+}
+
+/// `pattern` matched against the whole namespace, as Prometheus anchors its regular
+/// expressions: `(?P<user>[a-z0-9]+)-(test|prod)` must not find user1 in
+/// `evil-user1-test` or `user1-test-x`.
+fn anchored(pattern: &str) -> Result<Regex, String> {
+    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| e.to_string())
+}
+
+fn capture_user(re: &Regex, namespace: &str) -> Option<String> {
+    re.captures(namespace)
+        .and_then(|c| c.name("user"))
+        .map(|m| m.as_str().to_owned())
+        .filter(|u| !u.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::fake::FakeCluster;
+    use crate::cluster::NamespaceMeta;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn by_regex(namespace: &str) -> Option<String> {
+        let re = Regex::new(DEFAULT_TENANT_PATTERN).unwrap();
+        capture_user(&re, namespace)
+    }
+
+    #[test]
+    fn default_pattern_by_hand_matches_the_examples() {
+        for (ns, user) in [
+            ("user1-test", Some("user1")),
+            ("user1-prod", Some("user1")),
+            ("team-a-test", Some("team-a")),
+            ("a-test-prod", Some("a-test")),
+            ("-test", None),
+            ("user1--test", None),
+            ("User1-test", None),
+            ("user1-toolings", None),
+            ("user1-test2", None),
+        ] {
+            assert_eq!(default_pattern_user(ns), user, "{ns}");
+            assert_eq!(by_regex(ns).as_deref(), user, "{ns}");
+        }
+    }
+
+    #[test]
+    fn a_custom_pattern_matches_the_whole_namespace() {
+        let pattern = "(?P<user>[a-z0-9]+)-(test|prod)";
+        let user = |ns: &str| compiled_pattern_user(pattern, ns).unwrap();
+        assert_eq!(user("user1-test").as_deref(), Some("user1"));
+        assert_eq!(user("evil-user1-test"), None);
+        assert_eq!(user("user1-test-x"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn default_pattern_by_hand_equals_the_regex(ns in "[a-z0-9A-Z_.-]{0,12}(-test|-prod|-toolings|test|)") {
+            prop_assert_eq!(default_pattern_user(&ns).map(str::to_owned), by_regex(&ns));
+        }
+    }
+
+    fn by_annotation() -> Settings {
+        Settings {
+            tenant_from: TenantFrom::NamespaceAnnotation,
+            tenant_key: "openshift.io/requester".to_owned(),
+            ..Settings::default()
+        }
+    }
+
+    fn annotated(key: &str, value: &str) -> NamespaceMeta {
+        NamespaceMeta {
+            annotations: BTreeMap::from([(key.to_owned(), value.to_owned())]),
+            ..NamespaceMeta::default()
+        }
+    }
+
+    #[test]
+    fn name_tenancy_reads_nothing_from_the_cluster() {
+        let cluster = FakeCluster::default();
+        assert_eq!(
+            tenant_of("user1-test", &Settings::default(), &cluster).unwrap(),
+            "user1"
+        );
+        assert!(cluster.reads.borrow().is_empty());
+    }
+
+    #[test]
+    fn annotation_tenancy_takes_the_user_from_the_namespace() {
+        let cluster = FakeCluster::default()
+            .with_namespace("ml-team", annotated("openshift.io/requester", "alice"));
+        assert_eq!(
+            tenant_of("ml-team", &by_annotation(), &cluster).unwrap(),
+            "alice"
+        );
+        assert_eq!(*cluster.reads.borrow(), ["Namespace ml-team"]);
+    }
+
+    #[test]
+    fn label_tenancy_reads_labels_not_annotations() {
+        let settings = Settings {
+            tenant_from: TenantFrom::NamespaceLabel,
+            tenant_key: "tenant".to_owned(),
+            ..Settings::default()
+        };
+        let meta = NamespaceMeta {
+            labels: BTreeMap::from([("tenant".to_owned(), "team-a".to_owned())]),
+            annotations: BTreeMap::from([("tenant".to_owned(), "team-b".to_owned())]),
+        };
+        let cluster = FakeCluster::default().with_namespace("ns", meta);
+        assert_eq!(tenant_of("ns", &settings, &cluster).unwrap(), "team-a");
+    }
+
+    #[test]
+    fn unusable_tenants_are_refused_with_value_and_key() {
+        for value in [
+            "kube:admin",
+            "alice@corp",
+            "a.b",
+            "a/b",
+            "Alice",
+            "",
+            &"a".repeat(64),
+        ] {
+            let cluster = FakeCluster::default()
+                .with_namespace("ns", annotated("openshift.io/requester", value));
+            let err = tenant_of("ns", &by_annotation(), &cluster).unwrap_err();
+            assert!(
+                err.contains(&format!("{value:?}")) && err.contains("\"openshift.io/requester\""),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_key_or_namespace_fails_closed() {
+        let cluster = FakeCluster::default().with_namespace("ns", annotated("other", "alice"));
+        let err = tenant_of("ns", &by_annotation(), &cluster).unwrap_err();
+        assert!(
+            err.contains("Namespace \"ns\" has no annotation \"openshift.io/requester\""),
+            "{err}"
+        );
+        let err = tenant_of("gone", &by_annotation(), &cluster).unwrap_err();
+        assert!(
+            err.starts_with("cannot read Namespace \"gone\"") && err.contains("not found"),
+            "{err}"
+        );
+        let denied = FakeCluster {
+            unreachable: Some("access to v1/Namespace not granted".to_owned()),
+            ..FakeCluster::default()
+        };
+        let err = tenant_of("ns", &by_annotation(), &denied).unwrap_err();
+        assert!(err.contains("not granted"), "{err}");
+    }
+}
