@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::kubewarden::{annotated_policy, kwctl, run_kwctl, verdict};
+use common::kubewarden::{annotated_policy, kwctl, run_kwctl, run_kwctl_logging, verdict};
 use common::*;
 use serde_json::{json, Value};
 
@@ -73,6 +73,52 @@ fn every_bundled_request_gets_the_runners_answer() {
         }
     }
     assert!(compared >= 19, "only {compared} requests compared");
+}
+
+/// kwctl replays each context-aware case's session file as the cluster's answers
+/// (`--allow-context-aware`, granting what `contextAwareResources` declares); the runner
+/// answers the same host calls from the same file. Both must give the same answer, and
+/// kwctl must have used every exchange (it warns about leftovers).
+#[test]
+fn context_aware_sessions_replayed_by_kwctl_get_the_runners_answer() {
+    let Some(kwctl) = kwctl() else { return };
+    let cases = context_aware_cases();
+    assert!(cases.len() >= 5, "only {} context-aware cases", cases.len());
+    for case in cases {
+        let (ok, out, err) = run_kwctl_logging(
+            &kwctl,
+            &[
+                "run",
+                &file_uri(annotated_policy(&kwctl)),
+                "--allow-context-aware",
+                "--replay-host-capabilities-interactions",
+                case.session().to_str().unwrap(),
+                "--settings-json",
+                &case.settings.to_string(),
+                "--request-path",
+                case.dir.join("request.json").to_str().unwrap(),
+            ],
+            "warn",
+        );
+        assert!(ok, "kwctl run {} failed: {err}", case.name);
+        assert!(
+            !err.contains("have not been replayed"),
+            "{}: the policy made fewer reads than the session holds: {err}",
+            case.name
+        );
+        let from_kwctl: Value = serde_json::from_str(
+            out.lines()
+                .rev()
+                .find(|l| l.starts_with('{'))
+                .unwrap_or_else(|| panic!("{}: no JSON answer from kwctl: {out}", case.name)),
+        )
+        .unwrap();
+        let from_runner =
+            serde_json::to_value(validate_in(&case.cluster(), &case.request, &case.settings))
+                .unwrap();
+        assert_eq!(from_kwctl["uid"], case.request["uid"], "{}", case.name);
+        assert_eq!(verdict(&from_kwctl), verdict(&from_runner), "{}", case.name);
+    }
 }
 
 #[test]

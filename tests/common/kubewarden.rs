@@ -41,10 +41,18 @@ pub fn policy_server() -> Option<PathBuf> {
 
 /// Runs `kwctl` with `args`; (success, stdout, stderr).
 pub fn run_kwctl(kwctl: &Path, args: &[&str]) -> (bool, String, String) {
+    // Its log lines (the Sigstore trust root it cannot fetch offline) stay quiet.
+    run_kwctl_logging(kwctl, args, "error")
+}
+
+/// `run_kwctl` with kwctl's log level (`RUST_LOG`) set to `level`.
+pub fn run_kwctl_logging(kwctl: &Path, args: &[&str], level: &str) -> (bool, String, String) {
     let out = Command::new(kwctl)
         .args(args)
-        // Its log lines (the Sigstore trust root it cannot fetch offline) stay quiet.
-        .env("RUST_LOG", "error")
+        .env("RUST_LOG", level)
+        // Host errors the policy quotes carry no backtrace, whatever the caller's shell.
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", kwctl.display()));
     (

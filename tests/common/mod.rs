@@ -8,7 +8,7 @@ pub mod promql_gen;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use policy_runner::{default_policy_wasm, AdmissionResponse, Instance, Policy};
+use policy_runner::{default_policy_wasm, AdmissionResponse, ClusterFixture, Instance, Policy};
 use serde_json::Value;
 
 pub fn repo_root() -> PathBuf {
@@ -51,6 +51,19 @@ pub fn instance() -> Instance {
 
 pub fn validate(request: &Value, settings: &Value) -> AdmissionResponse {
     instance()
+        .validate(request, settings)
+        .unwrap_or_else(|e| panic!("the policy trapped or failed: {e:#}"))
+}
+
+/// `validate` in a fresh instance whose host calls `cluster` answers.
+pub fn validate_in(
+    cluster: &ClusterFixture,
+    request: &Value,
+    settings: &Value,
+) -> AdmissionResponse {
+    policy()
+        .instance_in(cluster)
+        .expect("instantiate the policy")
         .validate(request, settings)
         .unwrap_or_else(|e| panic!("the policy trapped or failed: {e:#}"))
 }
@@ -115,4 +128,44 @@ pub fn assert_idempotent(request: &Value, settings: &Value, response: &Admission
         "mutated object changed again: {}",
         patch_ops(&again)
     );
+}
+
+/// One `tests/fixtures/context-aware/<name>/`: a request, its settings, and the kwctl
+/// session file whose exchanges answer the policy's reads of the cluster.
+pub struct ContextAwareCase {
+    pub name: String,
+    pub dir: PathBuf,
+    pub request: Value,
+    pub settings: Value,
+}
+
+impl ContextAwareCase {
+    pub fn session(&self) -> PathBuf {
+        self.dir.join("session.yml")
+    }
+
+    /// The cluster the session describes, for the runner.
+    pub fn cluster(&self) -> ClusterFixture {
+        let text = std::fs::read_to_string(self.session()).unwrap();
+        ClusterFixture::from_session(&text)
+            .unwrap_or_else(|e| panic!("{}: {e:#}", self.session().display()))
+    }
+}
+
+/// Every context-aware case, by name.
+pub fn context_aware_cases() -> Vec<ContextAwareCase> {
+    let root = repo_root().join("tests/fixtures/context-aware");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    dirs.into_iter()
+        .map(|dir| ContextAwareCase {
+            name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+            request: read_json(&dir.join("request.json")),
+            settings: read_json(&dir.join("settings.json")),
+            dir,
+        })
+        .collect()
 }

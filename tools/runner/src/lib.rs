@@ -6,7 +6,10 @@
 //! Used by the tests, the benchmark and the `policy-runner` command (a stand-in for
 //! `kwctl run` where kwctl is not installed).
 
+pub mod cluster;
 pub mod policy_server;
+
+pub use cluster::{ClusterFixture, ResourceKey};
 
 use std::path::Path;
 use std::time::Duration;
@@ -158,12 +161,32 @@ impl Policy {
 
     /// A fresh instance: what policy-server pays for on each request (instantiation,
     /// `wapc_init`, and every lazy initialisation the policy does on first use).
+    /// No host capabilities are provided: every host call fails, as under a
+    /// policy-server that has not granted the policy context-aware access.
     pub fn instance(&self) -> Result<Instance> {
+        self.instance_with(None)
+    }
+
+    /// A fresh instance whose `kubernetes/get_resource` host calls `cluster` answers.
+    pub fn instance_in(&self, cluster: &ClusterFixture) -> Result<Instance> {
+        let cluster = cluster.clone();
+        let callback =
+            move |_id: u64, binding: &str, namespace: &str, operation: &str, payload: &[u8]| {
+                // Worded as policy-evaluator words a failed host call, so that messages
+                // quoting it are the same under kwctl, policy-server and this runner.
+                cluster
+                    .answer(binding, namespace, operation, payload)
+                    .map_err(|e| format!("Callback evaluation failure: {e}").into())
+            };
+        self.instance_with(Some(Box::new(callback)))
+    }
+
+    fn instance_with(&self, host_callback: Option<Box<wapc::HostCallback>>) -> Result<Instance> {
         let engine = self
             .pre
             .rehydrate(self.deadlines)
             .map_err(|e| anyhow!("cannot instantiate the policy: {e}"))?;
-        let host = WapcHost::new(Box::new(engine), None)
+        let host = WapcHost::new(Box::new(engine), host_callback)
             .map_err(|e| anyhow!("waPC initialisation failed: {e}"))?;
         Ok(Instance { host })
     }

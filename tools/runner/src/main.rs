@@ -1,16 +1,19 @@
 //! `policy-runner`: evaluates AdmissionRequest files with a policy .wasm and prints what
 //! an admission controller would answer, as `kwctl run` does.
 //!
-//!     policy-runner [--json] [--wasm POLICY.wasm] [--settings SETTINGS.json] REQUEST.json...
+//!     policy-runner [--json] [--wasm POLICY.wasm] [--settings SETTINGS.json]
+//!                   [--session SESSION.yml] REQUEST.json...
 //!
 //! `--json` prints only the AdmissionResponse of each request, one JSON object a line,
-//! as `kwctl run` does (used by scripts/e2e-kwctl to compare the two).
+//! as `kwctl run` does. `--session` answers the policy's reads of the cluster from a
+//! kwctl session file, as `kwctl run --allow-context-aware
+//! --replay-host-capabilities-interactions` does; without it every read fails.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use policy_runner::{default_policy_wasm, Policy};
+use policy_runner::{default_policy_wasm, ClusterFixture, Policy};
 use serde_json::Value;
 
 fn main() -> ExitCode {
@@ -28,6 +31,7 @@ fn run() -> Result<()> {
     let mut settings = Value::Object(Default::default());
     let mut requests = Vec::new();
     let mut json_only = false;
+    let mut cluster: Option<ClusterFixture> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -37,8 +41,20 @@ fn run() -> Result<()> {
                 let path = args.next().context("--settings needs a JSON file")?;
                 settings = read_json(&PathBuf::from(path))?;
             }
+            "--session" => {
+                let path = PathBuf::from(
+                    args.next()
+                        .context("--session needs a kwctl session file")?,
+                );
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                cluster = Some(
+                    ClusterFixture::from_session(&text)
+                        .with_context(|| format!("{}", path.display()))?,
+                );
+            }
             "-h" | "--help" => {
-                println!("usage: policy-runner [--json] [--wasm POLICY.wasm] [--settings SETTINGS.json] REQUEST.json...");
+                println!("usage: policy-runner [--json] [--wasm POLICY.wasm] [--settings SETTINGS.json] [--session SESSION.yml] REQUEST.json...");
                 return Ok(());
             }
             _ => requests.push(PathBuf::from(arg)),
@@ -65,7 +81,11 @@ fn run() -> Result<()> {
     for path in requests {
         let request = read_json(&path)?;
         // A fresh instance per request, as policy-server evaluates them.
-        let response = policy.instance()?.validate(&request, &settings)?;
+        let instance = match &cluster {
+            Some(cluster) => policy.instance_in(cluster)?,
+            None => policy.instance()?,
+        };
+        let response = instance.validate(&request, &settings)?;
         if json_only {
             println!("{}", serde_json::to_string(&response)?);
             continue;
