@@ -8,6 +8,7 @@ WASM_TARGET := wasm32-wasip1
 RELEASE_WASM := target/$(WASM_TARGET)/release/tenant_alerting_policy.wasm
 EXAMPLE_SETTINGS := tests/fixtures/settings/workshop.json
 EXAMPLES := $(sort $(wildcard tests/fixtures/requests/*.json))
+CONTEXT_AWARE_EXAMPLES := $(sort $(patsubst %/,%,$(dir $(wildcard tests/fixtures/context-aware/*/request.json))))
 SOURCES := $(shell find src tools/floor-policy/src -name '*.rs') Cargo.toml Cargo.lock
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
@@ -47,8 +48,15 @@ artifacthub-pkg.yml: metadata.yml questions-ui.yml Cargo.toml
 
 # Runs the policy on the bundled example requests and prints what an admission
 # controller would answer (allowed, message, warnings, JSONPatch).
+# Then the context-aware examples, each with its own settings and the recorded cluster
+# answers (a kwctl session file) the policy's reads get.
 examples: deps policy.wasm
 	target/debug/policy-runner --wasm policy.wasm --settings $(EXAMPLE_SETTINGS) $(EXAMPLES)
+	@for case in $(CONTEXT_AWARE_EXAMPLES); do \
+	  echo; echo "== context-aware: $$case (cluster answers from $$case/session.yml)"; \
+	  target/debug/policy-runner --wasm policy.wasm --settings $$case/settings.json \
+	    --session $$case/session.yml $$case/request.json | tail -n +3; \
+	done
 
 # The whole suite: native unit tests, the .wasm tests, the promtool/amtool oracles, the
 # real prometheus/alertmanager daemons, and kwctl and policy-server when on PATH.

@@ -47,10 +47,13 @@ fn metadata_is_complete_and_true() {
     assert_eq!(m["mutating"], true);
     assert_eq!(m["backgroundAudit"], true);
     assert_eq!(m["executionMode"], "kubewarden-wapc");
-    assert!(
-        m.get("contextAwareResources").is_none(),
-        "the policy reads no cluster resources"
+    // It reads the request's Namespace (tenantFrom) and the listener's Service
+    // (listenerService), through get_resource only.
+    assert_eq!(
+        m["contextAwareResources"],
+        json!([{"apiVersion": "v1", "kind": "Namespace"}, {"apiVersion": "v1", "kind": "Service"}])
     );
+    assert_eq!(m["hostCapabilities"], json!(["kubernetes/get_resource"]));
     let a = &m["annotations"];
     for key in [
         "title",
@@ -191,6 +194,24 @@ fn manifests_use_kubewarden_fields_and_settings_the_wasm_accepts() {
         assert_eq!(spec["mutating"], true, "{name}: the policy mutates");
         assert_eq!(spec["module"], json!(module), "{name}");
         assert_eq!(spec["rules"], expected_rules(), "{name}");
+        // What a manifest grants is what the policy declares it reads, no more, and only
+        // when its settings read the cluster.
+        let reads_cluster = spec["settings"]["tenantFrom"]
+            .as_str()
+            .is_some_and(|t| t != "namespaceName")
+            || !spec["settings"]["listenerService"].is_null();
+        if reads_cluster {
+            assert_eq!(
+                m["spec"]["contextAwareResources"],
+                yaml("metadata.yml")["contextAwareResources"],
+                "{name}: grants other than what the settings read"
+            );
+        } else {
+            assert!(
+                m["spec"]["contextAwareResources"].is_null(),
+                "{name}: grants reads it never makes"
+            );
+        }
         let verdict = instance().validate_settings(&spec["settings"]).unwrap();
         assert!(
             verdict.valid,
@@ -224,6 +245,7 @@ fn cluster_wide_manifests_send_every_tenant_namespace_to_the_policy() {
     for name in [
         "policies/clusteradmissionpolicy.yaml",
         "policies/clusteradmissionpolicy-monitor.yaml",
+        "policies/clusteradmissionpolicy-openshift-requester.yaml",
     ] {
         let spec = &yaml(name)["spec"];
         // Narrowing by request (CEL) or object would leave tenant namespaces unreviewed
