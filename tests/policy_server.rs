@@ -79,6 +79,57 @@ fn admission_reviews_get_the_runners_answers_in_protect_and_none_in_monitor() {
     assert!(compared >= 19, "only {compared} requests compared");
 }
 
+/// With tenancy from the cluster, every way a read fails under the real engine gets a
+/// one-line rejection saying what could not be read, never an error answer: granted but
+/// no cluster to read (policy-server runs with `--ignore-kubernetes-connection-failure`),
+/// the Namespace not in `contextAwareResources`, and the `kubernetes/get_resource` host
+/// capability not granted. PrometheusRules read nothing and pass.
+#[test]
+fn cluster_reads_that_fail_under_policy_server_fail_closed() {
+    let Some(tools) = tools() else {
+        return;
+    };
+    let module = format!("file://{}", annotated_policy(&tools.1).display());
+    let settings = read_json(
+        &repo_root().join("tests/fixtures/context-aware/requester-owns-user2-prod/settings.json"),
+    );
+    let grants =
+        json!([{"apiVersion": "v1", "kind": "Namespace"}, {"apiVersion": "v1", "kind": "Service"}]);
+    let capability = json!(["kubernetes/get_resource"]);
+    // Granted everything it declares (the read then fails on the missing cluster), not
+    // granted the Namespace, and not granted the host capability itself.
+    let policies = json!({
+        "granted": {"module": module, "settings": settings, "allowedToMutate": true,
+                    "contextAwareResources": grants, "hostCapabilities": capability},
+        "no-resources": {"module": module, "settings": settings, "allowedToMutate": true,
+                         "hostCapabilities": capability},
+        "no-capability": {"module": module, "settings": settings, "allowedToMutate": true,
+                          "contextAwareResources": grants},
+    });
+    let dir = std::env::temp_dir().join(format!(
+        "tenant-alerting-policy-{}-policy-server-context",
+        std::process::id()
+    ));
+    let server = Server::start(&tools.0, &dir, &policies, 2).unwrap_or_else(|e| panic!("{e:#}"));
+    let config = read_json(
+        &repo_root().join("tests/fixtures/context-aware/requester-owns-user2-prod/request.json"),
+    );
+    for policy in ["granted", "no-resources", "no-capability"] {
+        let answer = review(&server, policy, &config);
+        assert_eq!(answer["uid"], config["uid"]);
+        assert_eq!(answer["allowed"], false, "{policy}: {answer}");
+        let message = answer["status"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("cannot read Namespace \"user2-prod\" to find its tenant (the annotation \"openshift.io/requester\"): Host error:"),
+            "{policy}: {message}"
+        );
+        assert!(!message.contains('\n'), "{policy}: {message}");
+        eprintln!("{policy}: {message}");
+        let rule = review(&server, policy, &request("seed-prometheusrule"));
+        assert_eq!(rule["allowed"], true, "{policy}: {rule}");
+    }
+}
+
 #[test]
 fn a_request_past_the_timeout_is_answered_and_the_server_keeps_serving() {
     let Some(tools) = tools() else {
