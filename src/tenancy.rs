@@ -19,8 +19,11 @@ pub fn tenant_of(
 ) -> Result<String, String> {
     let key = &settings.tenant_key;
     let from = settings.tenant_from;
-    let user = match from {
-        TenantFrom::NamespaceName => return user_from_name(&settings.tenant_pattern, namespace),
+    let (user, source) = match from {
+        TenantFrom::NamespaceName => (
+            user_from_name(&settings.tenant_pattern, namespace)?,
+            format!("taken from namespace {namespace:?} by tenantPattern"),
+        ),
         TenantFrom::NamespaceAnnotation | TenantFrom::NamespaceLabel => {
             let meta = cluster.namespace(namespace).map_err(|e| {
                 format!(
@@ -33,20 +36,25 @@ pub fn tenant_of(
             } else {
                 meta.labels
             };
-            values.get(key.as_str()).cloned().ok_or_else(|| {
+            let user = values.get(key.as_str()).cloned().ok_or_else(|| {
                 format!(
                     "Namespace {namespace:?} has no {} {key:?}, so it has no tenant whose EventListener could receive these alerts",
                     from.key_kind()
                 )
-            })?
+            })?;
+            (
+                user,
+                format!("the {} {key:?} of Namespace {namespace:?}", from.key_kind()),
+            )
         }
     };
+    // The user becomes one DNS label of the listener's host (and of its Service's
+    // namespace): anything else would build another host, or none.
     if is_dns_label(&user) {
         Ok(user)
     } else {
         Err(format!(
-            "the tenant {user:?} (the {} {key:?} of Namespace {namespace:?}) cannot name an EventListener: it must be one DNS label (lowercase letters, digits and '-', at most 63 characters)",
-            from.key_kind()
+            "the tenant {user:?} ({source}) cannot name an EventListener: it must be one DNS label (lowercase letters, digits and '-', at most 63 characters)"
         ))
     }
 }
@@ -145,6 +153,19 @@ mod tests {
             assert_eq!(default_pattern_user(ns), user, "{ns}");
             assert_eq!(by_regex(ns).as_deref(), user, "{ns}");
         }
+    }
+
+    #[test]
+    fn a_custom_pattern_cannot_capture_a_user_that_names_no_host() {
+        let settings = Settings {
+            tenant_pattern: "(?P<user>.*)test".to_owned(),
+            ..Settings::default()
+        };
+        let err = tenant_of("team-test", &settings, &FakeCluster::default()).unwrap_err();
+        assert!(
+            err.starts_with("the tenant \"team-\" (taken from namespace \"team-test\" by tenantPattern) cannot name an EventListener"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -465,3 +465,19 @@ fn context_aware_fixtures_get_their_expected_answers() {
         assert!(said.contains(text), "{name}: {said}");
     }
 }
+
+#[test]
+fn http_config_is_walked_to_a_bound() {
+    let mut deep = json!({"proxyUrl": "http://p:3128"});
+    for _ in 0..100 {
+        deep = json!({"x": deep});
+    }
+    let r = validate(&with_http_config(deep), &workshop_settings());
+    assert_rejected(&r, "nests deeper than 8 levels");
+    // A proxy hidden inside a list is still a proxy.
+    let r = validate(
+        &with_http_config(json!({"authorization": {"extra": [{"noProxy": "*"}]}})),
+        &workshop_settings(),
+    );
+    assert_rejected(&r, "httpConfig.authorization.extra[0].noProxy): a proxy");
+}
