@@ -327,20 +327,7 @@ impl Settings {
 /// A `listenerService` template: only `{user}` and `{namespace}`, and a Kubernetes name
 /// once filled in for a sample tenant.
 fn check_service_template(template: &str, check: fn(&str) -> bool) -> Result<(), String> {
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let close = rest[open..]
-            .find('}')
-            .ok_or_else(|| format!("{template:?} has an unclosed '{{'"))?;
-        let placeholder = &rest[open..open + close + 1];
-        if !LISTENER_SERVICE_PLACEHOLDERS.contains(&placeholder) {
-            return Err(format!(
-                "{template:?} uses {placeholder}; the placeholders are {}",
-                LISTENER_SERVICE_PLACEHOLDERS.join(", ")
-            ));
-        }
-        rest = &rest[open + close + 1..];
-    }
+    webhook_url::check_placeholders(template, &LISTENER_SERVICE_PLACEHOLDERS)?;
     let sample = template
         .replace("{user}", "user1")
         .replace("{namespace}", "user1-test");

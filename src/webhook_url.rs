@@ -126,20 +126,7 @@ pub fn fill(template: &str, tenant: &Tenant) -> String {
 /// Settings check: only known placeholders, `{user}` among them, and an http(s) URL once
 /// filled in.
 pub fn check_template(template: &str) -> Result<(), String> {
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let close = rest[open..]
-            .find('}')
-            .ok_or_else(|| format!("{template:?} has an unclosed '{{'"))?;
-        let placeholder = &rest[open..open + close + 1];
-        if !PLACEHOLDERS.contains(&placeholder) {
-            return Err(format!(
-                "{template:?} uses {placeholder}; the placeholders are {}",
-                PLACEHOLDERS.join(", ")
-            ));
-        }
-        rest = &rest[open + close + 1..];
-    }
+    check_placeholders(template, &PLACEHOLDERS)?;
     if !template.contains("{user}") {
         return Err(format!(
             "{template:?} has no {{user}}: every tenant would share one listener"
@@ -159,6 +146,25 @@ pub fn check_template(template: &str) -> Result<(), String> {
             "{template:?} does not make an http(s) URL (filled in: {sample:?})"
         )),
     }
+}
+
+/// Settings check for any template: every `{...}` is one of `allowed`.
+pub fn check_placeholders(template: &str, allowed: &[&str]) -> Result<(), String> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..]
+            .find('}')
+            .ok_or_else(|| format!("{template:?} has an unclosed '{{'"))?;
+        let placeholder = &rest[open..open + close + 1];
+        if !allowed.contains(&placeholder) {
+            return Err(format!(
+                "{template:?} uses {placeholder}; the placeholders are {}",
+                allowed.join(", ")
+            ));
+        }
+        rest = &rest[open + close + 1..];
+    }
+    Ok(())
 }
 
 /// A value someone forgot to fill in: the chapter's `<USER_NAME>`/`<CLUSTER_DOMAIN>`,
