@@ -481,3 +481,40 @@ fn http_config_is_walked_to_a_bound() {
     );
     assert_rejected(&r, "httpConfig.authorization.extra[0].noProxy): a proxy");
 }
+
+#[test]
+fn tenancy_settings_are_validated_by_the_wasm_with_messages() {
+    for (settings, expected) in [
+        (
+            json!({"tenantFrom": "namespaceAnnotation"}),
+            "tenantKey is required with tenantFrom \"namespaceAnnotation\"",
+        ),
+        (
+            json!({"tenantFrom": "namespaceLabel", "tenantKey": "not a key"}),
+            "tenantKey: \"not a key\" is not a Kubernetes annotation or label key",
+        ),
+        (
+            json!({"tenantKey": "tenant"}),
+            "tenantKey \"tenant\" is only read with tenantFrom namespaceAnnotation or namespaceLabel",
+        ),
+        (
+            json!({"listenerService": {"namespace": "{user}-toolings", "name": "{tenant}"}}),
+            "listenerService.name: \"{tenant}\" uses {tenant}",
+        ),
+        (json!({"tenantFrom": "owner"}), "unknown variant `owner`"),
+        (
+            json!({"listenerService": {"name": "el-ct-listener"}}),
+            "missing field `namespace`",
+        ),
+    ] {
+        let mut s = settings.clone();
+        s["clusterDomain"] = json!(DOMAIN);
+        let verdict = instance().validate_settings(&s).unwrap();
+        assert!(!verdict.valid, "{settings}");
+        let message = verdict.message.unwrap_or_default();
+        assert!(message.contains(expected), "{settings}: {message}");
+    }
+    for ok in [by_annotation(), by_label()] {
+        assert!(instance().validate_settings(&ok).unwrap().valid, "{ok}");
+    }
+}

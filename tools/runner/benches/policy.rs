@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use policy_runner::{default_policy_wasm, floor_policy_wasm, Policy};
+use policy_runner::{default_policy_wasm, floor_policy_wasm, ClusterFixture, Instance, Policy};
 use serde_json::{json, Value};
 
 mod workloads;
@@ -47,7 +47,7 @@ fn main() {
     let fixtures = root.join("tests/fixtures/requests");
     let settings = read(&root.join("tests/fixtures/settings/workshop.json"));
     let seed_rule = read(&fixtures.join("seed-prometheusrule.json"));
-    let requests = vec![
+    let requests = [
         ("seed PrometheusRule", seed_rule.clone()),
         (
             "seed AlertmanagerConfig",
@@ -66,6 +66,15 @@ fn main() {
             without_regex(&many_rules(&seed_rule, 200)),
         ),
     ];
+    // Tenancy from the cluster: two host calls (Namespace, listener Service) answered by
+    // the runner from the case's session file, as policy-server answers from its cache.
+    let case = root.join("tests/fixtures/context-aware/requester-owns-user2-prod");
+    let context_aware = (
+        read(&case.join("request.json")),
+        read(&case.join("settings.json")),
+        ClusterFixture::from_session(&std::fs::read_to_string(case.join("session.yml")).unwrap())
+            .expect("session file"),
+    );
 
     let policy_path = default_policy_wasm();
     let floor_path = floor_policy_wasm();
@@ -84,18 +93,31 @@ fn main() {
         "request", "warm policy", "warm floor", "ratio", "fresh policy", "fresh floor", "ratio"
     );
 
-    for (name, request) in &requests {
+    let none = ClusterFixture::default();
+    let mut runs: Vec<(&str, &Value, &Value, &ClusterFixture)> = requests
+        .iter()
+        .map(|(name, request)| (*name, request, &settings, &none))
+        .collect();
+    runs.insert(
+        2,
+        (
+            "AlertmanagerConfig, requester + Service",
+            &context_aware.0,
+            &context_aware.1,
+            &context_aware.2,
+        ),
+    );
+    for (name, request, settings, cluster) in runs {
         let payload =
             serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
+        let instance = |p: &Policy| -> Instance { p.instance_in(cluster).unwrap() };
         // Sanity: the policy answers this request without failing.
-        policy
-            .instance()
-            .unwrap()
+        instance(&policy)
             .call("validate", &payload)
             .expect("policy answers");
 
-        let warm_policy_instance = policy.instance().unwrap();
-        let warm_floor_instance = floor.instance().unwrap();
+        let warm_policy_instance = instance(&policy);
+        let warm_floor_instance = instance(&floor);
         let per_batch = if name.contains("200") { 5 } else { 50 };
         let warm_policy = median(per_batch, || {
             warm_policy_instance.call("validate", &payload).unwrap();
@@ -104,18 +126,10 @@ fn main() {
             warm_floor_instance.call("validate", &payload).unwrap();
         });
         let fresh_policy = median(per_batch, || {
-            policy
-                .instance()
-                .unwrap()
-                .call("validate", &payload)
-                .unwrap();
+            instance(&policy).call("validate", &payload).unwrap();
         });
         let fresh_floor = median(per_batch, || {
-            floor
-                .instance()
-                .unwrap()
-                .call("validate", &payload)
-                .unwrap();
+            instance(&floor).call("validate", &payload).unwrap();
         });
         let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
         println!(
