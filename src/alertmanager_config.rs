@@ -64,6 +64,13 @@ pub fn review(
     let Some(spec) = field_object_mut(object, "spec", "spec", findings) else {
         return;
     };
+    // Before any cluster read: without it there is nothing to read for.
+    if settings.cluster_domain.is_empty() {
+        findings.reject(
+            "the policy's clusterDomain setting is empty, so no EventListener URL can be built; ask the cluster admin to set it".to_owned(),
+        );
+        return;
+    }
     let user = match tenancy::tenant_of(namespace, settings, cluster) {
         Ok(user) => user,
         Err(why) => {
@@ -71,12 +78,6 @@ pub fn review(
             return;
         }
     };
-    if settings.cluster_domain.is_empty() {
-        findings.reject(
-            "the policy's clusterDomain setting is empty, so no EventListener URL can be built; ask the cluster admin to set it".to_owned(),
-        );
-        return;
-    }
     let tenant = Tenant {
         user: &user,
         namespace,

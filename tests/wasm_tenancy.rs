@@ -89,6 +89,11 @@ fn default_settings_make_no_host_call() {
     // Nor does cluster tenancy for a PrometheusRule, which is scoped by its namespace.
     let r = validate_in(&cluster, &request("seed-prometheusrule"), &by_annotation());
     assert!(r.allowed, "{:?}", r.status);
+    // Nor is anything read for settings that could build no listener anyway.
+    let mut no_domain = by_annotation();
+    no_domain["clusterDomain"] = json!("");
+    let r = validate_in(&cluster, &request("seed-alertmanagerconfig"), &no_domain);
+    assert_rejected(&r, "clusterDomain setting is empty");
     assert_eq!(cluster.calls(), []);
 }
 
