@@ -507,4 +507,41 @@ mod tests {
         assert!(UrlDecision::Rewrite(String::new()).reaches_listener());
         assert!(!UrlDecision::Keep(Destination::Allowed).reaches_listener());
     }
+
+    proptest::proptest! {
+        /// Whatever the string, a URL is kept only when it is written plainly and is the
+        /// listener or under an allowed prefix once parsed; and nothing panics.
+        #[test]
+        fn only_plain_destinations_are_kept(
+            tail in "[a-zA-Z0-9./%{}<>_\\\\ \t@:?#=-]{0,24}",
+            head in proptest::sample::select(vec![
+                "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com",
+                "https://el-ct-listener-user2-toolings.apps.cluster-abc.example.com",
+                "https://hooks.example.com/alerts",
+                "https://hooks.example.com",
+                "http://",
+                "",
+            ]),
+        ) {
+            let url = format!("{head}{tail}");
+            let s = settings(OnForeignListener::Rewrite);
+            match decide(Some(&url), LISTENER, &s) {
+                UrlDecision::Keep(destination) => {
+                    proptest::prop_assert!(rewritten_by_parsers(&url).is_none(), "{url:?}");
+                    proptest::prop_assert!(!has_unfilled_placeholder(&url), "{url:?}");
+                    match destination {
+                        Destination::TenantListener => {
+                            proptest::prop_assert_eq!(Url::parse(&url).ok(), Url::parse(LISTENER).ok())
+                        }
+                        Destination::Allowed => proptest::prop_assert!(
+                            s.allowed_webhook_urls.iter().any(|p| allowed_by_prefix(&url, p))
+                        ),
+                    }
+                }
+                UrlDecision::Rewrite(why) | UrlDecision::Refuse(why) => {
+                    proptest::prop_assert!(!why.is_empty())
+                }
+            }
+        }
+    }
 }
