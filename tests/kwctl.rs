@@ -134,6 +134,10 @@ fn annotation_carries_the_metadata_and_the_readme() {
         "kubewarden-wapc",
         "Apache-2.0",
         "Usage",
+        // The cluster reads an admin grants, shown for review before deploying.
+        "requires access to the following Kubernetes resources",
+        "kind: Namespace",
+        "kind: Service",
     ] {
         assert!(
             out.contains(expected),
