@@ -220,6 +220,8 @@ struct Stack {
     _daemons: Vec<Daemon>,
     prometheus: u16,
     notifications: Arc<Mutex<Vec<Notification>>>,
+    /// Every request the listener received, as `METHOD /host/path` (token requests too).
+    requests: Arc<Mutex<Vec<String>>>,
     /// user1's drift p-value, served by the exporter.
     user1_value: Arc<Mutex<f64>>,
     dir: PathBuf,
@@ -246,7 +248,10 @@ impl Stack {
         });
         let notifications = Arc::new(Mutex::new(Vec::new()));
         let recorded = notifications.clone();
-        let listener = serve(move |_, path, body| {
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        let listener = serve(move |method, path, body| {
+            seen.lock().unwrap().push(format!("{method} {path}"));
             if let Ok(payload) = serde_json::from_slice::<Value>(body) {
                 recorded.lock().unwrap().push(Notification {
                     listener: path.trim_matches('/').to_owned(),
@@ -302,6 +307,7 @@ impl Stack {
             _daemons: vec![prom, am],
             prometheus,
             notifications,
+            requests,
             user1_value,
             dir,
         };
@@ -338,6 +344,10 @@ impl Stack {
 
     fn notifications(&self) -> Vec<Notification> {
         self.notifications.lock().unwrap().clone()
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
     }
 
     fn notified(&self, user: &str, status: &str) -> Vec<Notification> {
@@ -393,9 +403,17 @@ fn merge_operator_configs(configs: &[Value], listener: u16) -> Value {
                 .into_iter()
                 .flatten()
             {
-                let url = hook["url"].as_str().unwrap();
-                let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-                hook["url"] = json!(format!("http://127.0.0.1:{listener}/{rest}"));
+                let local = |url: &Value| {
+                    let url = url.as_str().unwrap();
+                    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+                    json!(format!("http://127.0.0.1:{listener}/{rest}"))
+                };
+                hook["url"] = local(&hook["url"]);
+                // The OAuth2 token request is an address Alertmanager contacts too.
+                if hook["http_config"]["oauth2"]["token_url"].is_string() {
+                    hook["http_config"]["oauth2"]["token_url"] =
+                        local(&hook["http_config"]["oauth2"]["token_url"]);
+                }
             }
             receivers.push(receiver);
         }
@@ -533,4 +551,37 @@ fn without_the_policy_the_hostile_rule_starts_user2s_pipeline() {
                 .any(|a| a["labels"]["alertname"] == "relabelled-to-user2")
         })
     });
+}
+
+/// The attempt on the token URL: user1's own listener as `url`, and an OAuth2
+/// `tokenUrl` at user2's in-cluster EventListener. The policy refuses it; deployed
+/// anyway, Alertmanager POSTs a token request to user2's listener when user1's drift
+/// fires, before it sends anything to user1's.
+#[test]
+fn without_the_policy_a_token_url_reaches_user2s_listener() {
+    let user2_internal = "http://el-ct-listener.user2-toolings.svc.cluster.local:8080/";
+    let mut config = through_policy(&seed_alertmanager_config(USER1)).unwrap();
+    config["spec"]["receivers"][0]["webhookConfigs"][0]["httpConfig"] = json!({"oauth2": {
+        "clientId": {"secret": {"name": "oauth", "key": "id"}},
+        "clientSecret": {"name": "oauth", "key": "secret"},
+        "tokenUrl": user2_internal,
+    }});
+    let request = create("seed-alertmanagerconfig", USER1, config.clone());
+    assert_rejected(
+        &validate(&request, &settings()),
+        "httpConfig.oauth2.tokenUrl): \"http://el-ct-listener.user2-toolings.svc.cluster.local:8080/\" is not this tenant's EventListener",
+    );
+
+    let deployment = Deployment {
+        rules: admitted(&[seed_rule(USER1)]),
+        configs: vec![config],
+    };
+    let stack = Stack::start("token-url", &deployment);
+    stack.wait_for("a token request at user2's listener", || {
+        stack
+            .requests()
+            .iter()
+            .any(|r| r.starts_with("POST /el-ct-listener.user2-toolings.svc.cluster.local"))
+    });
+    eprintln!("the listener saw: {:?}", stack.requests());
 }

@@ -35,6 +35,9 @@ pub fn operator_config(object: &Value) -> Value {
                 if let Some(m) = w.get("maxAlerts") {
                     hook.insert("max_alerts".into(), m.clone());
                 }
+                if let Some(http) = w.get("httpConfig").and_then(http_config) {
+                    hook.insert("http_config".into(), http);
+                }
                 Value::Object(hook)
             })
             .collect();
@@ -157,6 +160,25 @@ fn convert_route(route: &Value, prefix: &dyn Fn(&str) -> String, v1alpha1: bool)
 
 /// The rule file Prometheus loads for a PrometheusRule: its `spec.groups`, as the
 /// operator writes them into the rule ConfigMap.
+/// The parts of a webhook's `httpConfig` that name an address Alertmanager contacts:
+/// OAuth2 (the operator reads the client id and secret from their Secrets; fixed values
+/// stand in) and proxies.
+fn http_config(http: &Value) -> Option<Value> {
+    let mut out = Map::new();
+    if let Some(oauth2) = http.get("oauth2") {
+        let mut o =
+            json!({"client_id": "id", "client_secret": "secret", "token_url": oauth2["tokenUrl"]});
+        if let Some(proxy) = oauth2.get("proxyUrl").or_else(|| oauth2.get("proxyURL")) {
+            o["proxy_url"] = proxy.clone();
+        }
+        out.insert("oauth2".into(), o);
+    }
+    if let Some(proxy) = http.get("proxyUrl").or_else(|| http.get("proxyURL")) {
+        out.insert("proxy_url".into(), proxy.clone());
+    }
+    (!out.is_empty()).then_some(Value::Object(out))
+}
+
 pub fn rule_file(object: &Value) -> Value {
     json!({"groups": object["spec"]["groups"]})
 }
