@@ -202,6 +202,10 @@ fn manifests_use_kubewarden_fields_and_settings_the_wasm_accepts() {
             .as_str()
             .is_some_and(|t| t != "namespaceName")
             || !spec["settings"]["listenerService"].is_null();
+        assert!(
+            !(reads_cluster && kind == "AdmissionPolicy"),
+            "{name}: a namespaced AdmissionPolicy cannot read the cluster"
+        );
         if reads_cluster {
             assert_eq!(
                 m["spec"]["contextAwareResources"],
