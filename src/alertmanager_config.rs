@@ -319,25 +319,27 @@ fn review_http_config(
                 }
             }
         }
-        let children: Vec<(String, &Map<String, Value>)> = match value {
-            Value::Object(inner) => vec![(field, inner)],
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, item)| item.as_object().map(|o| (format!("{field}[{i}]"), o)))
-                .collect(),
-            _ => Vec::new(),
-        };
-        for (child_path, child) in children {
+        let mut descend = |child: &Map<String, Value>, child_path: &str| {
             review_http_config(
                 child,
-                &child_path,
+                child_path,
                 depth + 1,
                 at,
                 listener,
                 settings,
                 findings,
-            );
+            )
+        };
+        match value {
+            Value::Object(inner) => descend(inner, &field),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Value::Object(inner) = item {
+                        descend(inner, &format!("{field}[{i}]"));
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -19,11 +19,10 @@ pub fn tenant_of(
 ) -> Result<String, String> {
     let key = &settings.tenant_key;
     let from = settings.tenant_from;
+    // `source`: the annotation or label the user came from, `None` for the name; only
+    // spelled out when the user is refused.
     let (user, source) = match from {
-        TenantFrom::NamespaceName => (
-            user_from_name(&settings.tenant_pattern, namespace)?,
-            format!("taken from namespace {namespace:?} by tenantPattern"),
-        ),
+        TenantFrom::NamespaceName => (user_from_name(&settings.tenant_pattern, namespace)?, None),
         TenantFrom::NamespaceAnnotation | TenantFrom::NamespaceLabel => {
             let meta = cluster.namespace(namespace).map_err(|e| {
                 format!(
@@ -42,21 +41,21 @@ pub fn tenant_of(
                     from.key_kind()
                 )
             })?;
-            (
-                user,
-                format!("the {} {key:?} of Namespace {namespace:?}", from.key_kind()),
-            )
+            (user, Some(from.key_kind()))
         }
     };
     // The user becomes one DNS label of the listener's host (and of its Service's
     // namespace): anything else would build another host, or none.
     if is_dns_label(&user) {
-        Ok(user)
-    } else {
-        Err(format!(
-            "the tenant {user:?} ({source}) cannot name an EventListener: it must be one DNS label (lowercase letters, digits and '-', at most 63 characters)"
-        ))
+        return Ok(user);
     }
+    let source = match source {
+        None => format!("taken from namespace {namespace:?} by tenantPattern"),
+        Some(kind) => format!("the {kind} {key:?} of Namespace {namespace:?}"),
+    };
+    Err(format!(
+        "the tenant {user:?} ({source}) cannot name an EventListener: it must be one DNS label (lowercase letters, digits and '-', at most 63 characters)"
+    ))
 }
 
 thread_local! {

@@ -50,9 +50,6 @@ pub fn run_kwctl_logging(kwctl: &Path, args: &[&str], level: &str) -> (bool, Str
     let out = Command::new(kwctl)
         .args(args)
         .env("RUST_LOG", level)
-        // Host errors the policy quotes carry no backtrace, whatever the caller's shell.
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", kwctl.display()));
     (

@@ -6,20 +6,15 @@
 //! fresh: a new instance per request (instantiation, `wapc_init`, lazy initialisation),
 //!        as policy-server pays on each request.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use policy_runner::{default_policy_wasm, floor_policy_wasm, ClusterFixture, Instance, Policy};
 use serde_json::{json, Value};
 
 mod workloads;
-use workloads::many_rules;
+use workloads::{many_rules, read, Fixtures};
 
 const BATCHES: usize = 9;
-
-fn read(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json")
-}
 
 /// `request` with every regex matcher operator `=~` turned into `=`.
 fn without_regex(request: &Value) -> Value {
@@ -43,27 +38,22 @@ fn median(per_batch: usize, mut f: impl FnMut()) -> Duration {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let fixtures = root.join("tests/fixtures/requests");
-    let settings = read(&root.join("tests/fixtures/settings/workshop.json"));
-    let seed_rule = read(&fixtures.join("seed-prometheusrule.json"));
+    let fixtures = Fixtures::load();
+    let (root, settings, seed_rule) = (&fixtures.root, &fixtures.settings, &fixtures.seed_rule);
     let requests = [
         ("seed PrometheusRule", seed_rule.clone()),
-        (
-            "seed AlertmanagerConfig",
-            read(&fixtures.join("seed-alertmanagerconfig.json")),
-        ),
+        ("seed AlertmanagerConfig", fixtures.seed_config.clone()),
         (
             "AlertmanagerConfig needing no change",
-            read(&fixtures.join("alertmanagerconfig-v1beta1-correct.json")),
+            fixtures.request("alertmanagerconfig-v1beta1-correct"),
         ),
-        ("PrometheusRule, 50 rules", many_rules(&seed_rule, 50)),
-        ("PrometheusRule, 200 rules", many_rules(&seed_rule, 200)),
+        ("PrometheusRule, 50 rules", many_rules(seed_rule, 50)),
+        ("PrometheusRule, 200 rules", many_rules(seed_rule, 200)),
         // The same object with `=` for every `=~`: a rule should cost no more for having
         // a regex matcher (the policy never compiles them).
         (
             "PrometheusRule, 200 rules, no regex",
-            without_regex(&many_rules(&seed_rule, 200)),
+            without_regex(&many_rules(seed_rule, 200)),
         ),
     ];
     // Tenancy from the cluster: two host calls (Namespace, listener Service) answered by
@@ -96,7 +86,7 @@ fn main() {
     let none = ClusterFixture::default();
     let mut runs: Vec<(&str, &Value, &Value, &ClusterFixture)> = requests
         .iter()
-        .map(|(name, request)| (*name, request, &settings, &none))
+        .map(|(name, request)| (*name, request, settings, &none))
         .collect();
     runs.insert(
         2,

@@ -4,26 +4,22 @@
 //! errors, and the ratio to the floor; then `kwctl bench` on the same requests.
 //! Run with `make bench` (needs policy-server, and kwctl for the last part, on PATH).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use policy_runner::policy_server::{admission_review, annotate, http, Server};
 use policy_runner::{default_policy_wasm, floor_policy_wasm};
-use serde_json::{json, Value};
+use serde_json::json;
 
 mod workloads;
-use workloads::many_rules;
+use workloads::{many_rules, Fixtures};
 
 /// Concurrent clients; with 2 cores, policy-server's workers are the bottleneck.
 const CLIENTS: usize = 4;
 /// How long each request kind is sent to each policy.
 const DURATION: Duration = Duration::from_secs(4);
-
-fn read(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json")
-}
 
 fn on_path(name: &str, env: &str) -> Option<PathBuf> {
     std::env::var_os(env).map(PathBuf::from).or_else(|| {
@@ -103,16 +99,15 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let fixtures = root.join("tests/fixtures/requests");
-    let settings = read(&root.join("tests/fixtures/settings/workshop.json"));
-    let seed_rule = read(&fixtures.join("seed-prometheusrule.json"));
+    let Fixtures {
+        root,
+        settings,
+        seed_rule,
+        seed_config,
+    } = Fixtures::load();
     let requests = [
         ("seed PrometheusRule", seed_rule.clone()),
-        (
-            "seed AlertmanagerConfig",
-            read(&fixtures.join("seed-alertmanagerconfig.json")),
-        ),
+        ("seed AlertmanagerConfig", seed_config),
         ("PrometheusRule, 200 rules", many_rules(&seed_rule, 200)),
     ];
     let (Some(binary), Some(kwctl)) = (

@@ -1,6 +1,44 @@
 //! Requests both benchmarks send.
+// Each benchmark compiles this module and uses a part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
+
+/// The repository's fixtures both benchmarks start from.
+pub struct Fixtures {
+    pub root: PathBuf,
+    /// `tests/fixtures/settings/workshop.json`.
+    pub settings: Value,
+    pub seed_rule: Value,
+    pub seed_config: Value,
+}
+
+impl Fixtures {
+    pub fn load() -> Fixtures {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        Fixtures {
+            settings: read(&root.join("tests/fixtures/settings/workshop.json")),
+            seed_rule: request(&root, "seed-prometheusrule"),
+            seed_config: request(&root, "seed-alertmanagerconfig"),
+            root,
+        }
+    }
+
+    /// `tests/fixtures/requests/<name>.json`.
+    pub fn request(&self, name: &str) -> Value {
+        request(&self.root, name)
+    }
+}
+
+fn request(root: &Path, name: &str) -> Value {
+    read(&root.join(format!("tests/fixtures/requests/{name}.json")))
+}
+
+pub fn read(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json")
+}
 
 /// A PrometheusRule with `n` realistic rules: aggregations, rate, binary operators; half
 /// of them hold a regex matcher (`code=~"5.."`).
