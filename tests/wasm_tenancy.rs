@@ -523,3 +523,26 @@ fn tenancy_settings_are_validated_by_the_wasm_with_messages() {
         assert!(instance().validate_settings(&ok).unwrap().valid, "{ok}");
     }
 }
+
+#[test]
+fn a_name_pattern_cannot_capture_a_user_that_names_no_host() {
+    let mut settings = workshop_settings();
+    settings["tenantPattern"] = json!("(?P<user>.*)test");
+    let r = validate(&config_in("team-test", json!(listener("team"))), &settings);
+    assert_rejected(
+        &r,
+        "the tenant \"team-\" (taken from namespace \"team-test\" by tenantPattern) cannot name an EventListener",
+    );
+}
+
+#[test]
+fn a_token_url_that_is_not_a_string_is_refused() {
+    let r = validate(
+        &with_http_config(json!({"oauth2": {"tokenUrl": 42}})),
+        &workshop_settings(),
+    );
+    assert_rejected(
+        &r,
+        &format!("{AT}.oauth2.tokenUrl): must be a string, found"),
+    );
+}
