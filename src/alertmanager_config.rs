@@ -1,6 +1,7 @@
 //! Reviews an AlertmanagerConfig (`monitoring.coreos.com/v1alpha1` and `v1beta1`): its
 //! webhooks reach this tenant's own EventListener (or an admin-allowed destination) and
-//! nothing else, they do not start a retraining storm, and every route's receiver exists.
+//! nothing else, follow no redirects, the listener really is the tenant's, one alert
+//! starts at most one retraining run, and every route's receiver exists.
 //!
 //! The fields this policy writes (`route.repeatInterval`,
 //! `receivers[].webhookConfigs[].url/sendResolved`) are the same in both versions. Of the
@@ -16,13 +17,21 @@ use serde_json::{Map, Value};
 use crate::cluster::Cluster;
 use crate::durations;
 use crate::json_shape::{field_object_mut, list_mut, object_mut, required_name};
-use crate::settings::Settings;
+use crate::settings::{
+    OnShortInterval, Settings, DEFAULT_MIN_GROUP_INTERVAL, DEFAULT_MIN_REPEAT_INTERVAL,
+};
 use crate::tenancy;
 use crate::verdict::{json_kind, Findings};
 use crate::webhook_url::{self, Tenant, UrlDecision};
 
 /// Deepest nesting of `routes` accepted; bounds the recursion any object can cause.
 pub const MAX_ROUTE_DEPTH: usize = 32;
+/// Most routes one object may hold, at every depth together.
+pub const MAX_ROUTES: usize = 256;
+/// Most receivers one object may define.
+pub const MAX_RECEIVERS: usize = 64;
+/// Most `webhookConfigs` one receiver may list.
+pub const MAX_WEBHOOKS_PER_RECEIVER: usize = 16;
 /// Deepest nesting inside a webhook's `httpConfig` accepted (the CRD's is 3).
 pub const MAX_HTTP_CONFIG_DEPTH: usize = 8;
 
@@ -83,16 +92,29 @@ pub fn review(
         namespace,
         cluster_domain: &settings.cluster_domain,
     };
+    let url = webhook_url::fill(&settings.webhook_url_template, &tenant);
+    let service = settings
+        .listener_service
+        .as_ref()
+        .map(|service| service.fill(&user, namespace));
+    // Namespaces the listener runs in: the Service's, and the one an in-cluster URL
+    // names. The request's own namespace is the tenant's by construction.
+    let mut namespaces: Vec<String> = service.iter().map(|(ns, _)| ns.clone()).collect();
+    namespaces.extend(webhook_url::service_namespace_of(&url));
+    namespaces.sort();
+    namespaces.dedup();
+    namespaces.retain(|ns| ns != namespace);
     let mut listener = Listener {
-        url: webhook_url::fill(&settings.webhook_url_template, &tenant),
-        service: settings
-            .listener_service
-            .as_ref()
-            .map(|service| service.fill(&user, namespace)),
+        url,
+        user: user.clone(),
+        service,
+        namespaces,
         checked: false,
     };
 
-    let receivers = review_receivers(spec, &mut listener, settings, cluster, findings);
+    let Ok(receivers) = review_receivers(spec, &mut listener, settings, cluster, findings) else {
+        return;
+    };
     let intervals = defined_names(spec.get(version.time_intervals_field()));
     let defined = Defined {
         receivers: receivers.as_ref(),
@@ -103,56 +125,97 @@ pub fn review(
     review_route(spec, &defined, settings, findings);
 }
 
-/// The tenant's EventListener: its URL and, with `listenerService`, the Service that
-/// must exist before alerts are sent to it (looked up once per object).
+/// The tenant's EventListener: its URL, the namespaces it runs in and, with
+/// `listenerService`, the Service in front of it; checked once per object, before the
+/// first webhook is pointed at it or accepted for it.
 struct Listener {
     url: String,
+    user: String,
     service: Option<(String, String)>,
+    /// Namespaces other than the request's that the listener runs in.
+    namespaces: Vec<String>,
     checked: bool,
 }
 
 impl Listener {
-    /// Rejects, naming the Service, when `listenerService` is set and the Service
-    /// cannot be read: alerts sent to a listener that does not exist go nowhere.
-    fn require_service(&mut self, cluster: &dyn Cluster, findings: &mut Findings) {
-        let Some((namespace, name)) = &self.service else {
-            return;
-        };
+    /// Rejects when the listener is not really this tenant's: its namespace belongs to
+    /// another tenant (tenancy from the cluster), or the Service cannot be read, or it
+    /// is a DNS alias or hand-wired Service that may lead anywhere.
+    fn require_tenants_own(
+        &mut self,
+        settings: &Settings,
+        cluster: &dyn Cluster,
+        findings: &mut Findings,
+    ) {
         if std::mem::replace(&mut self.checked, true) {
             return;
         }
-        if let Err(e) = cluster.service(namespace, name) {
-            findings.reject(format!(
+        for namespace in &self.namespaces {
+            if let Err(why) = tenancy::require_same_tenant(namespace, &self.user, settings, cluster)
+            {
+                findings.reject(why);
+                return;
+            }
+        }
+        let Some((namespace, name)) = &self.service else {
+            return;
+        };
+        match cluster.service(namespace, name) {
+            Err(e) => findings.reject(format!(
                 "the tenant's EventListener Service {namespace}/{name} (listenerService) cannot be read: {e}; alerts sent to {:?} would reach no pipeline",
                 self.url
-            ));
+            )),
+            Ok(spec) => {
+                if let Some(why) = spec.not_a_listener() {
+                    findings.reject(format!(
+                        "the tenant's EventListener Service {namespace}/{name} (listenerService) is not a listener: {why}; alerts sent to {:?} could reach another tenant. Make it a ClusterIP Service that selects the EventListener's pods",
+                        self.url
+                    ));
+                }
+            }
         }
     }
 }
 
-/// Receiver names, each with the index of its first definition: the one form every
-/// check of names reads.
-type ReceiverNames = HashMap<String, usize>;
+/// A defined receiver: where it is, and how many of its webhooks reach the tenant's
+/// listener (each one a retraining run per notification).
+#[derive(Debug, Clone, Copy)]
+struct ReceiverInfo {
+    index: usize,
+    listener_webhooks: usize,
+}
 
-/// Reviews `spec.receivers`; returns their names (`None` when the field is absent).
+/// Receiver names, each with its first definition: the one form every check of names
+/// reads.
+type ReceiverNames = HashMap<String, ReceiverInfo>;
+
+/// Reviews `spec.receivers`; returns their names (`Ok(None)` when the field is absent,
+/// `Err` when there are too many to review).
 fn review_receivers(
     spec: &mut Map<String, Value>,
     listener: &mut Listener,
     settings: &Settings,
     cluster: &dyn Cluster,
     findings: &mut Findings,
-) -> Option<ReceiverNames> {
+) -> Result<Option<ReceiverNames>, ()> {
     let receivers = match spec.get_mut("receivers") {
-        None | Some(Value::Null) => return None,
+        None | Some(Value::Null) => return Ok(None),
         Some(Value::Array(receivers)) => receivers,
         Some(other) => {
             findings.reject(format!(
                 "spec.receivers must be a list, found {}",
                 json_kind(other)
             ));
-            return Some(ReceiverNames::new());
+            return Ok(Some(ReceiverNames::new()));
         }
     };
+    if receivers.len() > MAX_RECEIVERS {
+        findings.reject(format!(
+            "spec.receivers holds {} receivers; the limit is {MAX_RECEIVERS} per AlertmanagerConfig",
+            receivers.len()
+        ));
+        return Err(());
+    }
     let mut names = ReceiverNames::with_capacity(receivers.len());
     for (index, receiver) in receivers.iter_mut().enumerate() {
         let at = format!("spec.receivers[{index}]");
@@ -171,32 +234,56 @@ fn review_receivers(
                 ));
             }
         }
-        for (w, webhook) in list_mut(receiver, "webhookConfigs", &at, findings)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        let webhooks = list_mut(receiver, "webhookConfigs", &at, findings);
+        let too_many = webhooks.as_ref().map_or(0, |list| list.len());
+        let webhooks = if too_many > MAX_WEBHOOKS_PER_RECEIVER {
+            findings.reject(format!(
+                "receiver {name:?} ({at}.webhookConfigs) lists {too_many} webhooks; the limit is {MAX_WEBHOOKS_PER_RECEIVER} per receiver"
+            ));
+            None
+        } else {
+            webhooks
+        };
+        // Indexes of the webhooks that reach the listener: each is one retraining run.
+        let mut to_listener = Vec::new();
+        for (w, webhook) in webhooks.into_iter().flatten().enumerate() {
             let path = format!("{at}.webhookConfigs[{w}]");
             if let Some(webhook) = object_mut(webhook, &path, findings) {
                 let webhook_at = WebhookAt {
                     receiver: &name,
                     path: &path,
                 };
-                review_webhook(webhook, &webhook_at, listener, settings, cluster, findings);
+                if review_webhook(webhook, &webhook_at, listener, settings, cluster, findings) {
+                    to_listener.push(w);
+                }
             }
+        }
+        if to_listener.len() > 1 {
+            findings.reject(format!(
+                "receiver {name:?} ({at}.webhookConfigs) sends to this tenant's EventListener {} times (webhookConfigs{to_listener:?}), so every notification would start {} retraining runs; keep one",
+                to_listener.len(),
+                to_listener.len()
+            ));
         }
         if name.is_empty() {
             continue;
         }
         if let Some(first) = names.get(&name) {
             findings.reject(format!(
-                "{at}: receiver name {name:?} is repeated (first at spec.receivers[{first}]); receiver names must be unique"
+                "{at}: receiver name {name:?} is repeated (first at spec.receivers[{}]); receiver names must be unique",
+                first.index
             ));
         } else {
-            names.insert(name, index);
+            names.insert(
+                name,
+                ReceiverInfo {
+                    index,
+                    listener_webhooks: to_listener.len(),
+                },
+            );
         }
     }
-    Some(names)
+    Ok(Some(names))
 }
 
 /// Where a webhook is, for messages.
@@ -212,6 +299,8 @@ impl WebhookAt<'_> {
     }
 }
 
+/// Reviews one webhook; `true` when its alerts would reach the tenant's listener (or a
+/// destination `urlSecret` hides, which may be the listener).
 fn review_webhook(
     webhook: &mut Map<String, Value>,
     at: &WebhookAt,
@@ -219,7 +308,7 @@ fn review_webhook(
     settings: &Settings,
     cluster: &dyn Cluster,
     findings: &mut Findings,
-) {
+) -> bool {
     let has_secret = !matches!(webhook.get("urlSecret"), None | Some(Value::Null));
     if has_secret && !settings.allow_url_secret {
         findings.reject(format!(
@@ -228,9 +317,18 @@ fn review_webhook(
             listener.url
         ));
     }
-    if let Some(Value::Object(http)) = webhook.get("httpConfig") {
-        review_http_config(http, "httpConfig", 0, at, &listener.url, settings, findings);
+    match webhook.get("httpConfig") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(http)) => {
+            review_http_config(http, "httpConfig", 0, at, &listener.url, settings, findings)
+        }
+        Some(other) => findings.reject(format!(
+            "{} must be an object, found {}",
+            at.field("httpConfig"),
+            json_kind(other)
+        )),
     }
+    forbid_redirects(webhook, at, findings);
 
     let decision = match webhook.get("url") {
         None | Some(Value::Null) if has_secret => None,
@@ -245,9 +343,11 @@ fn review_webhook(
             None
         }
     };
+    let mut reaches_listener = has_secret && decision.is_none();
     if let Some(decision) = decision {
         if decision.reaches_listener() {
-            listener.require_service(cluster, findings);
+            reaches_listener = true;
+            listener.require_tenants_own(settings, cluster, findings);
         }
         match decision {
             UrlDecision::Keep(_) => {}
@@ -271,6 +371,42 @@ fn review_webhook(
         (Some(other), _) => findings.reject(format!(
             "{} must be a boolean, found {}",
             at.field("sendResolved"),
+            json_kind(other)
+        )),
+    }
+    reaches_listener
+}
+
+/// `httpConfig.followRedirects` is `false` after admission: Alertmanager follows
+/// redirects by default, so a listener (or anything under an allowed prefix) answering
+/// `307` would re-send the alert, body and credentials, to a host nobody checked.
+fn forbid_redirects(webhook: &mut Map<String, Value>, at: &WebhookAt, findings: &mut Findings) {
+    let http = webhook
+        .entry("httpConfig")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if http.is_null() {
+        *http = Value::Object(Map::new());
+    }
+    // Another type was reported by the httpConfig review.
+    let Some(http) = http.as_object_mut() else {
+        return;
+    };
+    match http.get("followRedirects") {
+        Some(Value::Bool(false)) => {}
+        None | Some(Value::Null) => {
+            findings.changed(format!(
+                "{}.httpConfig.followRedirects: set to false (Alertmanager follows redirects by default, so a listener answering 307 could send the alert to a host this policy did not check)",
+                at.path
+            ));
+            http.insert("followRedirects".to_owned(), Value::Bool(false));
+        }
+        Some(Value::Bool(true)) => findings.reject(format!(
+            "{}: true lets whoever answers a webhook send the alert on to any host; remove it (the policy sets false)",
+            at.field("httpConfig.followRedirects")
+        )),
+        Some(other) => findings.reject(format!(
+            "{} must be a boolean, found {}",
+            at.field("httpConfig.followRedirects"),
             json_kind(other)
         )),
     }
@@ -357,7 +493,14 @@ fn review_token_url(
     let why = match value {
         Value::Null => return,
         Value::String(url) => match webhook_url::decide(Some(url), listener, settings) {
-            UrlDecision::Keep(_) => return,
+            UrlDecision::Keep(webhook_url::Destination::Allowed) => return,
+            UrlDecision::Keep(webhook_url::Destination::TenantListener) => {
+                findings.reject(format!(
+                    "{}: {url:?} is this tenant's own EventListener, which is no token endpoint; Alertmanager's token client follows redirects even with followRedirects: false, so the listener could send the client credentials anywhere. Use a token endpoint under allowedWebhookUrls, or remove oauth2",
+                    at.field(field)
+                ));
+                return;
+            }
             UrlDecision::Rewrite(why) | UrlDecision::Refuse(why) => why,
         },
         other => format!("must be a string, found {}", json_kind(other)),
@@ -391,12 +534,21 @@ struct Defined<'a> {
     version: ApiVersion,
 }
 
+impl Defined<'_> {
+    /// Webhooks to the tenant's listener that the receiver `name` has (0 when unknown).
+    fn listener_webhooks(&self, name: &str) -> usize {
+        self.receivers
+            .and_then(|names| names.get(name))
+            .map_or(0, |info| info.listener_webhooks)
+    }
+}
+
 /// Most names a message lists before counting the rest.
 const LISTED_NAMES: usize = 5;
 
 /// `["a", "b"]`, or `["a", ..., "e"] and 7 more`, in the order they are defined.
 fn listing(names: &ReceiverNames) -> String {
-    let mut ordered: Vec<(&usize, &String)> = names.iter().map(|(n, i)| (i, n)).collect();
+    let mut ordered: Vec<(usize, &String)> = names.iter().map(|(n, i)| (i.index, n)).collect();
     ordered.sort_unstable();
     let shown: Vec<&String> = ordered.iter().take(LISTED_NAMES).map(|(_, n)| *n).collect();
     if names.len() > LISTED_NAMES {
@@ -416,8 +568,9 @@ fn defined_names(list: Option<&Value>) -> Vec<String> {
         .collect()
 }
 
-/// Reviews `spec.route`: every receiver and time interval it names exists, and the top
-/// route repeats firing notifications no more often than `repeatInterval`.
+/// Reviews `spec.route`: every receiver and time interval it names exists, no route at
+/// any depth repeats or regroups faster than the minimums, and one alert reaches the
+/// tenant's listener along at most one path.
 fn review_route(
     spec: &mut Map<String, Value>,
     defined: &Defined,
@@ -427,104 +580,792 @@ fn review_route(
     let Some(route) = field_object_mut(spec, "route", "spec.route", findings) else {
         return;
     };
-    match route.get("receiver") {
-        Some(Value::String(r)) if !r.is_empty() => {}
-        _ => findings.reject(
-            "spec.route.receiver is missing: the top route must name a receiver from spec.receivers"
-                .to_owned(),
-        ),
-    }
-    check_route(route, "spec.route", defined, 0, findings);
+    let top_receiver = match route.get("receiver") {
+        Some(Value::String(r)) if !r.is_empty() => Some(r.clone()),
+        _ => {
+            findings.reject(
+                "spec.route.receiver is missing: the top route must name a receiver from spec.receivers"
+                    .to_owned(),
+            );
+            None
+        }
+    };
 
     match route.get("repeatInterval") {
-        None | Some(Value::Null) => {
-            if !settings.repeat_interval.is_empty() {
-                findings.changed(format!(
-                    "spec.route.repeatInterval: set to {:?} (Alertmanager's 4h default would start a retraining run every 4 hours while drift persists)",
-                    settings.repeat_interval
-                ));
-                route.insert(
-                    "repeatInterval".to_owned(),
-                    Value::String(settings.repeat_interval.clone()),
-                );
-            }
+        None | Some(Value::Null) if !settings.repeat_interval.is_empty() => {
+            findings.changed(format!(
+                "spec.route.repeatInterval: set to {:?} (Alertmanager's 4h default would start a retraining run every 4 hours while drift persists)",
+                settings.repeat_interval
+            ));
+            route.insert(
+                "repeatInterval".to_owned(),
+                Value::String(settings.repeat_interval.clone()),
+            );
         }
-        Some(Value::String(interval)) => {
-            if let Err(why) = durations::parse_millis(interval) {
-                findings.reject(format!("spec.route.repeatInterval: {why}"));
-            }
+        _ => {}
+    }
+    let mut walk = RouteWalk {
+        defined,
+        settings,
+        minimums: Minimums::of(settings),
+        routes: 0,
+        findings,
+    };
+    walk.route(route, "spec.route", top_receiver.as_deref(), 0);
+}
+
+/// The shortest intervals accepted, in milliseconds.
+struct Minimums {
+    repeat: u64,
+    group: u64,
+}
+
+impl Minimums {
+    fn of(settings: &Settings) -> Self {
+        // Settings validation already refused unparsable minimums; fall back to the
+        // defaults rather than to no minimum.
+        let millis = |text: &str, default: &str| {
+            durations::parse_millis(text)
+                .or_else(|_| durations::parse_millis(default))
+                .unwrap_or(u64::MAX)
+        };
+        Minimums {
+            repeat: millis(&settings.min_repeat_interval, DEFAULT_MIN_REPEAT_INTERVAL),
+            group: millis(&settings.min_group_interval, DEFAULT_MIN_GROUP_INTERVAL),
         }
-        Some(other) => findings.reject(format!(
-            "spec.route.repeatInterval must be a string, found {}",
-            json_kind(other)
-        )),
     }
 }
 
-fn check_route(
-    route: &Map<String, Value>,
-    at: &str,
-    defined: &Defined,
-    depth: usize,
-    findings: &mut Findings,
-) {
-    if depth > MAX_ROUTE_DEPTH {
-        findings.reject(format!(
-            "{at}: routes nest deeper than {MAX_ROUTE_DEPTH} levels"
-        ));
-        return;
+/// How many times one alert can reach the tenant's listener through a route subtree, at
+/// most, and along which routes (a few, for the message).
+#[derive(Debug, Clone, Default)]
+struct Fanout {
+    runs: usize,
+    via: Vec<String>,
+    /// Already reported below: a parent does not report it again.
+    reported: bool,
+}
+
+impl Fanout {
+    fn plus(&self, other: &Fanout) -> Fanout {
+        let mut via = self.via.clone();
+        via.extend(other.via.iter().cloned());
+        via.truncate(LISTED_NAMES + 1);
+        Fanout {
+            runs: self.runs.saturating_add(other.runs),
+            via,
+            reported: self.reported || other.reported,
+        }
     }
-    match route.get("receiver") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(name)) if name.is_empty() => {}
-        Some(Value::String(name)) => match defined.receivers {
-            None => findings.reject(format!(
-                "{at}.receiver {name:?} is not defined: the object has no spec.receivers. `receivers` belongs under `spec`, at the same depth as `route`; a list outside `spec` is dropped by the API server"
-            )),
-            Some(names) if !names.contains_key(name.as_str()) => findings.reject(format!(
-                "{at}.receiver {name:?} is not defined in spec.receivers (defined: {})",
-                defined.receivers_listed.get_or_init(|| listing(names))
-            )),
-            Some(_) => {}
-        },
-        Some(other) => findings.reject(format!(
-            "{at}.receiver must be a string, found {}",
-            json_kind(other)
-        )),
+
+    fn most(self, other: Fanout) -> Fanout {
+        let reported = self.reported || other.reported;
+        let mut best = if other.runs > self.runs { other } else { self };
+        best.reported = reported;
+        best
     }
-    for field in ["muteTimeIntervals", "activeTimeIntervals"] {
-        let Some(names) = route.get(field).and_then(Value::as_array) else {
-            continue;
+}
+
+/// One walk over the route tree: references, intervals, bounds and fan-out together.
+struct RouteWalk<'a, 'f> {
+    defined: &'a Defined<'a>,
+    settings: &'a Settings,
+    minimums: Minimums,
+    /// Routes seen so far, against `MAX_ROUTES`.
+    routes: usize,
+    findings: &'f mut Findings,
+}
+
+impl RouteWalk<'_, '_> {
+    /// Reviews `route` (at `at`, under a parent whose receiver is `inherited`) and its
+    /// subtree; returns how often one alert can reach the listener through it.
+    ///
+    /// Alertmanager tries a route's children in order; an alert descends into every
+    /// matching child until one without `continue: true`, and is handled by the route's
+    /// own receiver only when no child matches. Matchers are not evaluated here: any
+    /// child may match, so the count is an upper bound.
+    fn route(
+        &mut self,
+        route: &mut Map<String, Value>,
+        at: &str,
+        inherited: Option<&str>,
+        depth: usize,
+    ) -> Fanout {
+        self.routes += 1;
+        if self.routes == MAX_ROUTES + 1 {
+            self.findings.reject(format!(
+                "{at}: the route tree holds more than {MAX_ROUTES} routes, the limit per AlertmanagerConfig"
+            ));
+        }
+        if self.routes > MAX_ROUTES {
+            return Fanout::default();
+        }
+        if depth > MAX_ROUTE_DEPTH {
+            self.findings.reject(format!(
+                "{at}: routes nest deeper than {MAX_ROUTE_DEPTH} levels"
+            ));
+            return Fanout::default();
+        }
+        let receiver = self.receiver(route, at).or(inherited.map(str::to_owned));
+        self.time_intervals(route, at);
+        self.intervals(route, at);
+
+        let own_runs = receiver
+            .as_deref()
+            .map_or(0, |r| self.defined.listener_webhooks(r).min(1));
+        let own = Fanout {
+            runs: own_runs,
+            via: if own_runs > 0 {
+                vec![at.to_owned()]
+            } else {
+                Vec::new()
+            },
+            reported: false,
         };
-        for name in names.iter().filter_map(Value::as_str) {
-            if !defined.intervals.contains(name) {
-                let (version, defined_at) = (
-                    defined.version.name(),
-                    defined.version.time_intervals_field(),
-                );
-                findings.reject(format!(
-                    "{at}.{field} names {name:?}, which is not defined in spec.{defined_at} (in {version}, time intervals are defined under spec.{defined_at})"
+        let children = self.children(route, at, receiver.as_deref(), depth);
+        // Every matching `continue` child, then at most one that stops the search.
+        let mut continuing = Fanout::default();
+        let mut best = own;
+        for (child, continues) in children {
+            if continues {
+                continuing = continuing.plus(&child);
+            } else {
+                best = best.most(continuing.plus(&child));
+            }
+        }
+        best = best.most(continuing);
+        if best.runs > 1 && !best.reported {
+            self.findings.reject(format!(
+                "{at}: one alert can reach this tenant's EventListener {} times, along {}, so one drift would start {} retraining runs; remove `continue: true` so that at most one of these routes reaches the listener, or send the others to a receiver without it",
+                best.runs,
+                best.via.join(", "),
+                best.runs
+            ));
+            best.reported = true;
+        }
+        best
+    }
+
+    /// The route's own receiver, when it names one (checked to exist).
+    fn receiver(&mut self, route: &Map<String, Value>, at: &str) -> Option<String> {
+        let defined = self.defined;
+        match route.get("receiver") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(name)) if name.is_empty() => None,
+            Some(Value::String(name)) => {
+                match defined.receivers {
+                    None => self.findings.reject(format!(
+                        "{at}.receiver {name:?} is not defined: the object has no spec.receivers. `receivers` belongs under `spec`, at the same depth as `route`; a list outside `spec` is dropped by the API server"
+                    )),
+                    Some(names) if !names.contains_key(name.as_str()) => {
+                        self.findings.reject(format!(
+                            "{at}.receiver {name:?} is not defined in spec.receivers (defined: {})",
+                            defined.receivers_listed.get_or_init(|| listing(names))
+                        ))
+                    }
+                    Some(_) => {}
+                }
+                Some(name.clone())
+            }
+            Some(other) => {
+                self.findings.reject(format!(
+                    "{at}.receiver must be a string, found {}",
+                    json_kind(other)
                 ));
+                None
             }
         }
     }
-    match route.get("routes") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(routes)) => {
-            for (i, child) in routes.iter().enumerate() {
-                let child_at = format!("{at}.routes[{i}]");
-                match child.as_object() {
-                    Some(child) => check_route(child, &child_at, defined, depth + 1, findings),
-                    None => findings.reject(format!(
-                        "{child_at} must be an object, found {}",
-                        json_kind(child)
-                    )),
+
+    /// Time intervals the route names exist, under the version's own field.
+    fn time_intervals(&mut self, route: &Map<String, Value>, at: &str) {
+        let defined = self.defined;
+        for field in ["muteTimeIntervals", "activeTimeIntervals"] {
+            let Some(names) = route.get(field).and_then(Value::as_array) else {
+                continue;
+            };
+            for name in names.iter().filter_map(Value::as_str) {
+                if !defined.intervals.contains(name) {
+                    let (version, defined_at) = (
+                        defined.version.name(),
+                        defined.version.time_intervals_field(),
+                    );
+                    self.findings.reject(format!(
+                        "{at}.{field} names {name:?}, which is not defined in spec.{defined_at} (in {version}, time intervals are defined under spec.{defined_at})"
+                    ));
                 }
             }
         }
-        Some(other) => findings.reject(format!(
-            "{at}.routes must be a list, found {}",
-            json_kind(other)
-        )),
+    }
+
+    /// `groupWait`, `groupInterval` and `repeatInterval` are durations Alertmanager
+    /// loads, and the last two are no shorter than the minimums, at every depth: a child
+    /// route's own interval overrides the top route's.
+    fn intervals(&mut self, route: &mut Map<String, Value>, at: &str) {
+        let checks = [
+            ("groupWait", None),
+            (
+                "groupInterval",
+                Some((
+                    self.minimums.group,
+                    "minGroupInterval",
+                    &self.settings.min_group_interval,
+                )),
+            ),
+            (
+                "repeatInterval",
+                Some((
+                    self.minimums.repeat,
+                    "minRepeatInterval",
+                    &self.settings.min_repeat_interval,
+                )),
+            ),
+        ];
+        for (field, minimum) in checks {
+            let text = match route.get(field) {
+                None | Some(Value::Null) => continue,
+                Some(Value::String(text)) => text.clone(),
+                Some(other) => {
+                    self.findings.reject(format!(
+                        "{at}.{field} must be a duration string, found {}",
+                        json_kind(other)
+                    ));
+                    continue;
+                }
+            };
+            let millis = match durations::parse_millis(&text) {
+                Ok(millis) => millis,
+                Err(why) => {
+                    self.findings.reject(format!("{at}.{field}: {why}"));
+                    continue;
+                }
+            };
+            let Some((min, setting, min_text)) = minimum else {
+                continue;
+            };
+            if millis >= min {
+                continue;
+            }
+            let what = if millis == 0 {
+                "is zero, which Alertmanager refuses"
+            } else {
+                "is shorter than the minimum"
+            };
+            match self.settings.on_short_interval {
+                OnShortInterval::Raise if millis > 0 => {
+                    self.findings.changed(format!(
+                        "{at}.{field}: raised from {text:?} to {min_text:?} ({setting}); a shorter interval starts a retraining run that often while drift lasts"
+                    ));
+                    route.insert(field.to_owned(), Value::String(min_text.clone()));
+                }
+                _ => self.findings.reject(format!(
+                    "{at}.{field}: {text:?} {what} {min_text:?} ({setting}); each notification starts a retraining run, so write {min_text:?} or longer"
+                )),
+            }
+        }
+    }
+
+    /// Reviews the child routes; each one's fan-out and whether it has `continue: true`.
+    fn children(
+        &mut self,
+        route: &mut Map<String, Value>,
+        at: &str,
+        receiver: Option<&str>,
+        depth: usize,
+    ) -> Vec<(Fanout, bool)> {
+        let routes = match route.get_mut("routes") {
+            None | Some(Value::Null) => return Vec::new(),
+            Some(Value::Array(routes)) => routes,
+            Some(other) => {
+                self.findings.reject(format!(
+                    "{at}.routes must be a list, found {}",
+                    json_kind(other)
+                ));
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::with_capacity(routes.len().min(MAX_ROUTES));
+        for (i, child) in routes.iter_mut().enumerate() {
+            if self.routes > MAX_ROUTES {
+                break;
+            }
+            let child_at = format!("{at}.routes[{i}]");
+            let Some(child) = child.as_object_mut() else {
+                self.findings.reject(format!(
+                    "{child_at} must be an object, found {}",
+                    json_kind(child)
+                ));
+                continue;
+            };
+            let continues = match child.get("continue") {
+                None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+                Some(Value::Bool(true)) => true,
+                Some(other) => {
+                    self.findings.reject(format!(
+                        "{child_at}.continue must be a boolean, found {}",
+                        json_kind(other)
+                    ));
+                    false
+                }
+            };
+            let fanout = self.route(child, &child_at, receiver, depth + 1);
+            out.push((fanout, continues));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The reviewer through `admission::review`, natively: every door of issue 16 on the
+    //! AlertmanagerConfig side, with a fake cluster where the settings read one.
+
+    use std::collections::BTreeMap;
+
+    use serde_json::{json, Value};
+
+    use crate::admission;
+    use crate::cluster::fake::FakeCluster;
+    use crate::cluster::{NamespaceMeta, ServiceSpec};
+    use crate::settings::{OnShortInterval, Settings, TenantFrom};
+    use crate::verdict::Verdict;
+
+    const DOMAIN: &str = "apps.cluster-abc.example.com";
+    const LISTENER: &str = "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/";
+
+    fn workshop() -> Settings {
+        Settings {
+            cluster_domain: DOMAIN.to_owned(),
+            ..Settings::default()
+        }
+    }
+
+    fn request(namespace: &str, spec: Value) -> Value {
+        json!({
+            "uid": "1",
+            "kind": {"group": "monitoring.coreos.com", "version": "v1beta1", "kind": "AlertmanagerConfig"},
+            "resource": {"group": "monitoring.coreos.com", "version": "v1beta1", "resource": "alertmanagerconfigs"},
+            "name": "jukebox-alerting",
+            "namespace": namespace,
+            "operation": "CREATE",
+            "userInfo": {"username": "alice"},
+            "object": {
+                "apiVersion": "monitoring.coreos.com/v1beta1",
+                "kind": "AlertmanagerConfig",
+                "metadata": {"name": "jukebox-alerting", "namespace": namespace},
+                "spec": spec,
+            }
+        })
+    }
+
+    fn review_in(
+        cluster: &FakeCluster,
+        settings: &Settings,
+        namespace: &str,
+        spec: Value,
+    ) -> Verdict {
+        let request = serde_json::from_value(request(namespace, spec)).expect("a request");
+        admission::review(request, settings, cluster)
+    }
+
+    fn review(spec: Value) -> Verdict {
+        review_in(&FakeCluster::default(), &workshop(), "user1-test", spec)
+    }
+
+    /// The rejection message; panics when the verdict is not a rejection.
+    fn rejected(verdict: Verdict) -> String {
+        match verdict {
+            Verdict::Reject { message } => message,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    /// The admitted object's spec and the warnings; panics on a rejection.
+    fn admitted(verdict: Verdict) -> (Value, Vec<String>) {
+        match verdict {
+            Verdict::Mutate { object, warnings } => (object["spec"].clone(), warnings),
+            Verdict::Accept { warnings } => (Value::Null, warnings),
+            Verdict::Reject { message } => panic!("rejected: {message}"),
+        }
+    }
+
+    fn webhook(url: &str) -> Value {
+        json!({"url": url, "sendResolved": false, "httpConfig": {"followRedirects": false}})
+    }
+
+    /// One receiver `default` with `webhooks`, routed from the top route.
+    fn spec_with(webhooks: Vec<Value>) -> Value {
+        json!({
+            "route": {"receiver": "default", "repeatInterval": "12h"},
+            "receivers": [{"name": "default", "webhookConfigs": webhooks}],
+        })
+    }
+
+    #[test]
+    fn the_seed_object_leaves_with_no_redirects_and_no_storm() {
+        let spec = json!({
+            "route": {"receiver": "default"},
+            "receivers": [{"name": "default", "webhookConfigs": [
+                {"url": "https://el-ct-listener-<USER_NAME>-toolings.<CLUSTER_DOMAIN>/"}
+            ]}],
+        });
+        let (spec, warnings) = admitted(review(spec));
+        let hook = &spec["receivers"][0]["webhookConfigs"][0];
+        assert_eq!(hook["url"], LISTENER);
+        assert_eq!(hook["sendResolved"], false);
+        assert_eq!(hook["httpConfig"], json!({"followRedirects": false}));
+        assert_eq!(spec["route"]["repeatInterval"], "12h");
+        assert!(
+            warnings.iter().any(|w| w.starts_with(
+                "spec.receivers[0].webhookConfigs[0].httpConfig.followRedirects: set to false"
+            )),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn redirects_are_never_followed() {
+        let mut hook = webhook(LISTENER);
+        hook["httpConfig"]["followRedirects"] = json!(true);
+        let m = rejected(review(spec_with(vec![hook])));
+        assert!(m.contains("receiver \"default\" (spec.receivers[0].webhookConfigs[0].httpConfig.followRedirects): true lets whoever answers"), "{m}");
+
+        // An existing httpConfig keeps its other fields and gains followRedirects.
+        let hook = json!({"url": LISTENER, "sendResolved": false, "httpConfig": {"bearerTokenSecret": {"name": "t", "key": "k"}}});
+        let (spec, _) = admitted(review(spec_with(vec![hook])));
+        assert_eq!(
+            spec["receivers"][0]["webhookConfigs"][0]["httpConfig"],
+            json!({"bearerTokenSecret": {"name": "t", "key": "k"}, "followRedirects": false})
+        );
+
+        let mut hook = webhook(LISTENER);
+        hook["httpConfig"] = json!("follow");
+        let m = rejected(review(spec_with(vec![hook])));
+        assert!(
+            m.contains("httpConfig) must be an object, found a string"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_token_url_at_the_tenants_own_listener_is_refused() {
+        let mut hook = webhook(LISTENER);
+        hook["httpConfig"]["oauth2"] = json!({
+            "tokenUrl": LISTENER,
+            "clientId": {"secret": {"name": "c", "key": "id"}},
+            "clientSecret": {"name": "c", "key": "secret"},
+        });
+        let m = rejected(review(spec_with(vec![hook.clone()])));
+        assert!(m.contains("(spec.receivers[0].webhookConfigs[0].httpConfig.oauth2.tokenUrl): \"https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/\" is this tenant's own EventListener"), "{m}");
+        assert!(
+            m.contains("follows redirects even with followRedirects: false"),
+            "{m}"
+        );
+
+        // Under an allowed prefix it stays allowed.
+        let settings = Settings {
+            allowed_webhook_urls: vec!["https://sso.example.com/token/".to_owned()],
+            ..workshop()
+        };
+        hook["httpConfig"]["oauth2"]["tokenUrl"] = json!("https://sso.example.com/token/x");
+        let verdict = review_in(
+            &FakeCluster::default(),
+            &settings,
+            "user1-test",
+            spec_with(vec![hook]),
+        );
+        admitted(verdict);
+    }
+
+    #[test]
+    fn a_receiver_lists_the_listener_at_most_once() {
+        let hooks = vec![webhook(LISTENER); 3];
+        let m = rejected(review(spec_with(hooks)));
+        assert!(m.contains("receiver \"default\" (spec.receivers[0].webhookConfigs) sends to this tenant's EventListener 3 times (webhookConfigs[0, 1, 2]), so every notification would start 3 retraining runs; keep one"), "{m}");
+
+        // A rewritten foreign listener counts as the listener too.
+        let hooks = vec![
+            webhook(LISTENER),
+            webhook("https://el-ct-listener-user2-toolings.apps.cluster-abc.example.com/"),
+        ];
+        let m = rejected(review(spec_with(hooks)));
+        assert!(m.contains("2 times (webhookConfigs[0, 1])"), "{m}");
+
+        let over = vec![webhook(LISTENER); super::MAX_WEBHOOKS_PER_RECEIVER + 1];
+        let m = rejected(review(spec_with(over)));
+        assert_eq!(m, "receiver \"default\" (spec.receivers[0].webhookConfigs) lists 17 webhooks; the limit is 16 per receiver");
+    }
+
+    /// A top route to `other` (no listener) whose children are `routes`; `listener`
+    /// holds the tenant's listener once.
+    fn routed(routes: Value) -> Value {
+        json!({
+            "route": {"receiver": "other", "repeatInterval": "12h", "routes": routes},
+            "receivers": [
+                {"name": "other"},
+                {"name": "listener", "webhookConfigs": [webhook(LISTENER)]},
+            ],
+        })
+    }
+
+    #[test]
+    fn one_alert_reaches_the_listener_along_at_most_one_route() {
+        // The issue's storm: 40 sibling routes that all continue.
+        let storm: Vec<Value> = (0..40)
+            .map(|i| json!({"receiver": "listener", "continue": true,
+                            "matchers": [{"name": format!("absent{i}"), "value": "x", "matchType": "!="}]}))
+            .collect();
+        let m = rejected(review(routed(Value::Array(storm))));
+        assert!(m.contains("spec.route: one alert can reach this tenant's EventListener 40 times, along spec.route.routes[0], spec.route.routes[1]"), "{m}");
+
+        // `continue` on a route whose subtree reaches the listener, then a sibling that
+        // does too: two runs.
+        let nested = json!([
+            {"continue": true, "receiver": "other", "routes": [{"receiver": "listener"}]},
+            {"receiver": "listener"},
+        ]);
+        let m = rejected(review(routed(nested)));
+        assert!(
+            m.contains("2 times, along spec.route.routes[0].routes[0], spec.route.routes[1]"),
+            "{m}"
+        );
+
+        // An inherited receiver counts: a child without one uses its parent's.
+        let inherited = json!([
+            {"continue": true, "receiver": "listener", "routes": [{"matchers": [{"name": "a", "value": "b"}]}]},
+            {"receiver": "listener"},
+        ]);
+        rejected(review(routed(inherited)));
+
+        for (name, routes) in [
+            (
+                "siblings that stop",
+                json!([{"receiver": "listener"}, {"receiver": "listener"}]),
+            ),
+            (
+                "continue to a receiver without the listener",
+                json!([{"receiver": "other", "continue": true}, {"receiver": "listener"}]),
+            ),
+            (
+                "one continuing route to the listener",
+                json!([{"receiver": "listener", "continue": true}, {"receiver": "other"}]),
+            ),
+        ] {
+            let verdict = review(routed(routes));
+            assert!(
+                !matches!(verdict, Verdict::Reject { .. }),
+                "{name}: {verdict:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn intervals_are_bounded_at_every_depth() {
+        let child = |interval: Value| {
+            let mut spec = spec_with(vec![webhook(LISTENER)]);
+            spec["route"]["routes"] = json!([interval]);
+            spec
+        };
+        let m = rejected(review(child(
+            json!({"groupInterval": "10ms", "repeatInterval": "10ms"}),
+        )));
+        assert!(m.contains("spec.route.routes[0].groupInterval: \"10ms\" is shorter than the minimum \"1m\" (minGroupInterval)"), "{m}");
+        assert!(m.contains("spec.route.routes[0].repeatInterval: \"10ms\" is shorter than the minimum \"1h\" (minRepeatInterval)"), "{m}");
+
+        let mut top = spec_with(vec![webhook(LISTENER)]);
+        top["route"]["repeatInterval"] = json!("1ms");
+        let m = rejected(review(top));
+        assert!(
+            m.contains("spec.route.repeatInterval: \"1ms\" is shorter"),
+            "{m}"
+        );
+
+        let m = rejected(review(child(json!({"repeatInterval": "0"}))));
+        assert!(
+            m.contains(
+                "spec.route.routes[0].repeatInterval: \"0\" is zero, which Alertmanager refuses"
+            ),
+            "{m}"
+        );
+        let m = rejected(review(child(json!({"groupInterval": "0"}))));
+        assert!(m.contains("groupInterval: \"0\" is zero"), "{m}");
+        let m = rejected(review(child(json!({"groupWait": "soon"}))));
+        assert!(
+            m.contains("spec.route.routes[0].groupWait: \"soon\" is not a Prometheus duration"),
+            "{m}"
+        );
+
+        // Raised instead, when the admin says so; zero is still refused.
+        let raise = Settings {
+            on_short_interval: OnShortInterval::Raise,
+            ..workshop()
+        };
+        let (spec, warnings) = admitted(review_in(
+            &FakeCluster::default(),
+            &raise,
+            "user1-test",
+            child(json!({"groupInterval": "10ms"})),
+        ));
+        assert_eq!(spec["route"]["routes"][0]["groupInterval"], "1m");
+        assert!(warnings.iter().any(|w| w.starts_with("spec.route.routes[0].groupInterval: raised from \"10ms\" to \"1m\" (minGroupInterval)")), "{warnings:?}");
+        let verdict = review_in(
+            &FakeCluster::default(),
+            &raise,
+            "user1-test",
+            child(json!({"repeatInterval": "0"})),
+        );
+        rejected(verdict);
+
+        // Long enough is left alone, and the top route's default is only said when set.
+        let (_, warnings) = admitted(review(child(
+            json!({"groupInterval": "5m", "repeatInterval": "1h"}),
+        )));
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn route_trees_and_receiver_lists_are_bounded() {
+        let many: Vec<Value> = (0..=super::MAX_RECEIVERS)
+            .map(|i| json!({"name": format!("r{i}")}))
+            .collect();
+        let m = rejected(review(
+            json!({"route": {"receiver": "r0"}, "receivers": many}),
+        ));
+        assert!(
+            m.contains("spec.receivers holds 65 receivers; the limit is 64"),
+            "{m}"
+        );
+
+        let routes: Vec<Value> = (0..300).map(|_| json!({"receiver": "other"})).collect();
+        let m = rejected(review(routed(Value::Array(routes))));
+        assert!(
+            m.contains("the route tree holds more than 256 routes"),
+            "{m}"
+        );
+    }
+
+    fn requested_by(user: &str) -> NamespaceMeta {
+        NamespaceMeta {
+            annotations: BTreeMap::from([("openshift.io/requester".to_owned(), user.to_owned())]),
+            ..NamespaceMeta::default()
+        }
+    }
+
+    fn requester_tenancy() -> Settings {
+        Settings {
+            tenant_from: TenantFrom::NamespaceAnnotation,
+            tenant_key: "openshift.io/requester".to_owned(),
+            listener_service: Some(crate::settings::ListenerService {
+                namespace: "{user}-toolings".to_owned(),
+                name: "el-ct-listener".to_owned(),
+            }),
+            ..workshop()
+        }
+    }
+
+    #[test]
+    fn the_listener_service_must_select_pods() {
+        let settings = requester_tenancy();
+        let user2_listener = "https://el-ct-listener-user2-toolings.apps.cluster-abc.example.com/";
+        let base = FakeCluster::default()
+            .with_namespace("user2-test", requested_by("user2"))
+            .with_namespace("user2-toolings", requested_by("user2"));
+        let alias = ServiceSpec {
+            service_type: Some("ExternalName".to_owned()),
+            external_name: Some("el-ct-listener.user1-toolings.svc.cluster.local".to_owned()),
+            ..ServiceSpec::default()
+        };
+        for (name, spec, expected) in [
+            ("ExternalName", alias, "is not a listener: it is an ExternalName Service, a DNS alias for \"el-ct-listener.user1-toolings.svc.cluster.local\""),
+            ("no selector", ServiceSpec::default(), "it is a ClusterIP Service without a selector"),
+        ] {
+            let cluster = FakeCluster {
+                namespaces: base.namespaces.clone(),
+                ..FakeCluster::default()
+            }
+            .with_service_spec("user2-toolings", "el-ct-listener", spec);
+            let m = rejected(review_in(&cluster, &settings, "user2-test", spec_with(vec![webhook(user2_listener)])));
+            assert!(m.contains("the tenant's EventListener Service user2-toolings/el-ct-listener (listenerService)"), "{name}: {m}");
+            assert!(m.contains(expected), "{name}: {m}");
+        }
+        let cluster = base.with_service("user2-toolings", "el-ct-listener");
+        admitted(review_in(
+            &cluster,
+            &settings,
+            "user2-test",
+            spec_with(vec![webhook(user2_listener)]),
+        ));
+        assert_eq!(
+            cluster.reads.borrow().as_slice(),
+            [
+                "Namespace user2-test",
+                "Namespace user2-toolings",
+                "Service user2-toolings/el-ct-listener"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_listeners_namespace_must_be_the_same_tenants() {
+        // user1 requested user2-toolings before user2 did.
+        let settings = requester_tenancy();
+        let cluster = FakeCluster::default()
+            .with_namespace("user2-test", requested_by("user2"))
+            .with_namespace("user2-toolings", requested_by("user1"))
+            .with_service("user2-toolings", "el-ct-listener");
+        let user2_listener = "https://el-ct-listener-user2-toolings.apps.cluster-abc.example.com/";
+        let m = rejected(review_in(
+            &cluster,
+            &settings,
+            "user2-test",
+            spec_with(vec![webhook(user2_listener)]),
+        ));
+        assert!(m.contains("the EventListener's namespace \"user2-toolings\" belongs to tenant \"user1\" (the annotation \"openshift.io/requester\"), not to \"user2\""), "{m}");
+        // No Service read once the namespace is refused.
+        assert!(!cluster
+            .reads
+            .borrow()
+            .iter()
+            .any(|r| r.starts_with("Service")));
+
+        // The namespace an in-cluster URL template names is checked the same way.
+        let settings = Settings {
+            listener_service: None,
+            webhook_url_template: "http://el-ct-listener.{user}-toolings.svc.cluster.local:8080/"
+                .to_owned(),
+            ..requester_tenancy()
+        };
+        let in_cluster = "http://el-ct-listener.user2-toolings.svc.cluster.local:8080/";
+        let m = rejected(review_in(
+            &cluster,
+            &settings,
+            "user2-test",
+            spec_with(vec![webhook(in_cluster)]),
+        ));
+        assert!(m.contains("belongs to tenant \"user1\""), "{m}");
+
+        let unknown = FakeCluster::default().with_namespace("user2-test", requested_by("user2"));
+        let m = rejected(review_in(
+            &unknown,
+            &settings,
+            "user2-test",
+            spec_with(vec![webhook(in_cluster)]),
+        ));
+        assert!(
+            m.contains("cannot tell whose the EventListener's namespace \"user2-toolings\" is"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn name_tenancy_reads_nothing() {
+        let cluster = FakeCluster::default();
+        admitted(review_in(
+            &cluster,
+            &workshop(),
+            "user1-test",
+            spec_with(vec![webhook(LISTENER)]),
+        ));
+        assert!(cluster.reads.borrow().is_empty());
     }
 }

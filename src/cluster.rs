@@ -13,8 +13,43 @@ use serde::Deserialize;
 pub trait Cluster {
     /// The labels and annotations of the Namespace `name`.
     fn namespace(&self, name: &str) -> Result<NamespaceMeta, String>;
-    /// `Ok` when the Service `namespace/name` exists.
-    fn service(&self, namespace: &str, name: &str) -> Result<(), String>;
+    /// The Service `namespace/name`: what decides whether it really fronts pods.
+    fn service(&self, namespace: &str, name: &str) -> Result<ServiceSpec, String>;
+}
+
+/// The part of a Service the policy reads: whether cluster DNS and kube-proxy send its
+/// traffic to pods it selects, or somewhere its owner chose by hand.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSpec {
+    /// `ClusterIP` when unset, as the API server defaults it.
+    #[serde(default, rename = "type")]
+    pub service_type: Option<String>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub selector: BTreeMap<String, String>,
+    #[serde(default)]
+    pub external_name: Option<String>,
+}
+
+impl ServiceSpec {
+    /// Why this Service does not lead to pods it selects (`None` when it does). An
+    /// `ExternalName` Service is a DNS alias (a CNAME to any host, another tenant's
+    /// Service included); one without a selector sends to whatever Endpoints its owner
+    /// writes by hand.
+    pub fn not_a_listener(&self) -> Option<String> {
+        let kind = self.service_type.as_deref().unwrap_or("ClusterIP");
+        match kind {
+            "ClusterIP" | "NodePort" | "LoadBalancer" if self.selector.is_empty() => Some(
+                format!("it is a {kind} Service without a selector, so its Endpoints are written by hand and may point anywhere"),
+            ),
+            "ClusterIP" | "NodePort" | "LoadBalancer" => None,
+            "ExternalName" => Some(format!(
+                "it is an ExternalName Service, a DNS alias for {:?}, not the EventListener's pods",
+                self.external_name.as_deref().unwrap_or_default()
+            )),
+            other => Some(format!("its type {other:?} is not ClusterIP, NodePort or LoadBalancer")),
+        }
+    }
 }
 
 /// The part of a Namespace the policy reads.
@@ -40,6 +75,13 @@ struct NamespaceObject {
     metadata: NamespaceMeta,
 }
 
+/// A Service as the host returns it; everything but its spec is skipped.
+#[derive(Clone, Deserialize)]
+struct ServiceObject {
+    #[serde(default)]
+    spec: ServiceSpec,
+}
+
 /// The cluster as policy-server (or `kwctl run --allow-context-aware`) shows it to the
 /// policy. Reads go through the host's cache (`disable_cache: false`): a Namespace's
 /// annotations and a Service's existence change rarely, and the API server is shared.
@@ -50,8 +92,8 @@ impl Cluster for HostCluster {
         get::<NamespaceObject>("Namespace", name, None).map(|ns| ns.metadata)
     }
 
-    fn service(&self, namespace: &str, name: &str) -> Result<(), String> {
-        get::<serde::de::IgnoredAny>("Service", name, Some(namespace)).map(|_| ())
+    fn service(&self, namespace: &str, name: &str) -> Result<ServiceSpec, String> {
+        get::<ServiceObject>("Service", name, Some(namespace)).map(|s| s.spec)
     }
 }
 
@@ -114,7 +156,7 @@ pub mod fake {
     #[derive(Default)]
     pub struct FakeCluster {
         pub namespaces: BTreeMap<String, NamespaceMeta>,
-        pub services: Vec<(String, String)>,
+        pub services: Vec<(String, String, ServiceSpec)>,
         /// Every read made, as `Kind ns/name`.
         pub reads: RefCell<Vec<String>>,
         /// Answer every read with this error.
@@ -127,8 +169,18 @@ pub mod fake {
             self
         }
 
-        pub fn with_service(mut self, namespace: &str, name: &str) -> Self {
-            self.services.push((namespace.to_owned(), name.to_owned()));
+        /// A Service that selects pods, as an EventListener's does.
+        pub fn with_service(self, namespace: &str, name: &str) -> Self {
+            let spec = ServiceSpec {
+                selector: BTreeMap::from([("app".to_owned(), name.to_owned())]),
+                ..ServiceSpec::default()
+            };
+            self.with_service_spec(namespace, name, spec)
+        }
+
+        pub fn with_service_spec(mut self, namespace: &str, name: &str, spec: ServiceSpec) -> Self {
+            self.services
+                .push((namespace.to_owned(), name.to_owned(), spec));
             self
         }
     }
@@ -145,19 +197,17 @@ pub mod fake {
                 .ok_or_else(|| format!("namespaces \"{name}\" not found"))
         }
 
-        fn service(&self, namespace: &str, name: &str) -> Result<(), String> {
+        fn service(&self, namespace: &str, name: &str) -> Result<ServiceSpec, String> {
             self.reads
                 .borrow_mut()
                 .push(format!("Service {namespace}/{name}"));
             if let Some(e) = &self.unreachable {
                 return Err(e.clone());
             }
-            let found = self
-                .services
+            self.services
                 .iter()
-                .any(|(ns, n)| ns == namespace && n == name);
-            found
-                .then_some(())
+                .find(|(ns, n, _)| ns == namespace && n == name)
+                .map(|(_, _, spec)| spec.clone())
                 .ok_or_else(|| format!("services \"{name}\" not found"))
         }
     }

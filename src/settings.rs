@@ -25,6 +25,12 @@ pub const DEFAULT_WEBHOOK_URL_TEMPLATE: &str =
 /// Long enough that a drift retraining does not clear does not start a run every 4h.
 pub const DEFAULT_REPEAT_INTERVAL: &str = "12h";
 
+/// Shortest `repeatInterval` on any route: one retraining run per drift episode, not one
+/// per evaluation.
+pub const DEFAULT_MIN_REPEAT_INTERVAL: &str = "1h";
+/// Shortest `groupInterval` on any route.
+pub const DEFAULT_MIN_GROUP_INTERVAL: &str = "1m";
+
 pub const DEFAULT_FOR: &str = "10m";
 pub const DEFAULT_MIN_FOR: &str = "1m";
 
@@ -38,6 +44,17 @@ pub enum OnForeignListener {
     Rewrite,
     /// Refuse the object.
     Reject,
+}
+
+/// What to do with a route's `repeatInterval` or `groupInterval` below the minimum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum OnShortInterval {
+    /// Refuse the object, naming the route and the minimum.
+    #[default]
+    Reject,
+    /// Raise it to the minimum, with a warning.
+    Raise,
 }
 
 /// Where the tenant (the `{user}` of the listener) of a namespace comes from.
@@ -125,6 +142,12 @@ pub struct Settings {
     pub send_resolved: Option<bool>,
     /// Set on a top route that has none; `""` leaves it alone.
     pub repeat_interval: String,
+    /// Shortest `repeatInterval` accepted on any route, nested ones included.
+    pub min_repeat_interval: String,
+    /// Shortest `groupInterval` accepted on any route, nested ones included.
+    pub min_group_interval: String,
+    /// Refuse a shorter interval, or raise it to the minimum.
+    pub on_short_interval: OnShortInterval,
 
     /// Catalog entries added to or overriding the built-in ones; `null` removes one.
     pub drift_metrics: BTreeMap<String, Option<DriftMetric>>,
@@ -155,6 +178,9 @@ impl Default for Settings {
             allowed_receiver_integrations: Vec::new(),
             send_resolved: Some(false),
             repeat_interval: DEFAULT_REPEAT_INTERVAL.to_owned(),
+            min_repeat_interval: DEFAULT_MIN_REPEAT_INTERVAL.to_owned(),
+            min_group_interval: DEFAULT_MIN_GROUP_INTERVAL.to_owned(),
+            on_short_interval: OnShortInterval::Reject,
             drift_metrics: BTreeMap::new(),
             default_for: DEFAULT_FOR.to_owned(),
             min_for: DEFAULT_MIN_FOR.to_owned(),
@@ -228,11 +254,7 @@ impl Validatable for Settings {
                 ));
             }
         }
-        if !self.repeat_interval.is_empty() {
-            if let Err(why) = durations::parse_millis(&self.repeat_interval) {
-                problems.push(format!("repeatInterval: {why}, or \"\" to leave it unset"));
-            }
-        }
+        problems.extend(self.interval_problems());
         for (name, entry) in &self.drift_metrics {
             if let Err(why) = check_metric_name(name) {
                 problems.push(format!("driftMetrics: {why}"));
@@ -281,6 +303,42 @@ impl Validatable for Settings {
 }
 
 impl Settings {
+    /// `repeatInterval`, `minRepeatInterval`, `minGroupInterval`: the minimums are
+    /// positive durations, and the interval the policy writes meets its own minimum (a
+    /// setting must not write the storm the policy refuses).
+    fn interval_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut positive = |field: &str, text: &str| match durations::parse_millis(text) {
+            Ok(0) => {
+                problems.push(format!(
+                    "{field}: {text:?} is zero; Alertmanager refuses a zero interval (e.g. \"1h\")"
+                ));
+                None
+            }
+            Ok(ms) => Some(ms),
+            Err(why) => {
+                problems.push(format!("{field}: {why}"));
+                None
+            }
+        };
+        let min_repeat = positive("minRepeatInterval", &self.min_repeat_interval);
+        positive("minGroupInterval", &self.min_group_interval);
+        if !self.repeat_interval.is_empty() {
+            if let (Some(repeat), Some(min)) = (
+                positive("repeatInterval", &self.repeat_interval),
+                min_repeat,
+            ) {
+                if repeat < min {
+                    problems.push(format!(
+                        "repeatInterval: {:?} is shorter than minRepeatInterval {:?}; the policy would write what it refuses (e.g. \"12h\")",
+                        self.repeat_interval, self.min_repeat_interval
+                    ));
+                }
+            }
+        }
+        problems
+    }
+
     /// `tenantFrom`, `tenantKey` and `listenerService`.
     fn tenancy_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();

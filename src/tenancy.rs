@@ -58,6 +58,32 @@ pub fn tenant_of(
     ))
 }
 
+/// Under tenancy from the cluster, the namespace the listener runs in must be this
+/// tenant's too: whoever requested `user2-toolings` first would otherwise receive
+/// user2's alerts and run user2's retraining. Name tenancy needs no read (the listener's
+/// namespace is built from the user). `Err` is the rejection, naming both tenants.
+pub fn require_same_tenant(
+    listener_namespace: &str,
+    user: &str,
+    settings: &Settings,
+    cluster: &dyn Cluster,
+) -> Result<(), String> {
+    if settings.tenant_from == TenantFrom::NamespaceName {
+        return Ok(());
+    }
+    match tenant_of(listener_namespace, settings, cluster) {
+        Ok(owner) if owner == user => Ok(()),
+        Ok(owner) => Err(format!(
+            "the EventListener's namespace {listener_namespace:?} belongs to tenant {owner:?} (the {} {:?}), not to {user:?}: alerts sent there would start a pipeline {owner:?} runs; ask the cluster admin to give {listener_namespace:?} to {user:?}",
+            settings.tenant_from.key_kind(),
+            settings.tenant_key
+        )),
+        Err(why) => Err(format!(
+            "cannot tell whose the EventListener's namespace {listener_namespace:?} is: {why}"
+        )),
+    }
+}
+
 thread_local! {
     /// The compiled `tenantPattern`: settings do not change within a policy instance, and
     /// compiling it costs more than the rest of the review.

@@ -140,12 +140,87 @@ pub fn check_template(template: &str) -> Result<(), String> {
             cluster_domain: "apps.example.com",
         },
     );
-    match Url::parse(&sample) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => Ok(()),
-        _ => Err(format!(
-            "{template:?} does not make an http(s) URL (filled in: {sample:?})"
-        )),
+    let url = match Url::parse(&sample) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => url,
+        _ => {
+            return Err(format!(
+                "{template:?} does not make an http(s) URL (filled in: {sample:?})"
+            ))
+        }
+    };
+    // Only the host and the path tell tenants apart: userinfo is credentials, and a
+    // fragment is never sent. Filled with a marker no fixed text can contain.
+    let marked = fill(
+        template,
+        &Tenant {
+            user: "zz0user0zz",
+            namespace: "user1-test",
+            cluster_domain: "apps.example.com",
+        },
+    );
+    let in_host_or_path = Url::parse(&marked).is_ok_and(|url| {
+        url.host_str().is_some_and(|h| h.contains("zz0user0zz"))
+            || url.path().contains("zz0user0zz")
+    });
+    if !in_host_or_path {
+        return Err(format!(
+            "{template:?} has {{user}} outside the host and the path, so every tenant's alerts reach the same listener; put {{user}} in the host (e.g. \"https://el-ct-listener-{{user}}-toolings.{{clusterDomain}}/\")"
+        ));
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "{template:?} carries credentials (user:password@); put them in the webhook's httpConfig instead"
+        ));
+    }
+    Ok(())
+}
+
+/// The namespace of an in-cluster Service host (`name.namespace.svc` or
+/// `name.namespace.svc.cluster.local`), the form cluster DNS answers for.
+pub fn service_namespace_of(url: &str) -> Option<String> {
+    let url = Url::parse(url).ok()?;
+    let host = url.host_str()?;
+    let mut labels = host.split('.');
+    let (_name, namespace, svc) = (labels.next()?, labels.next()?, labels.next()?);
+    (svc == "svc").then(|| namespace.to_owned())
+}
+
+/// Whether `host` names an in-cluster Service (`…svc`, `…svc.cluster.local`).
+fn is_in_cluster_service_host(host: &str) -> bool {
+    let labels: Vec<&str> = host.split('.').collect();
+    labels.len() >= 3 && labels.get(2) == Some(&"svc")
+}
+
+/// Hosts that answer for the node or the cloud account rather than for a tenant:
+/// loopback, link-local (the cloud metadata services sit there), unspecified, and the
+/// metadata services' own names.
+fn is_host_internal(url: &Url) -> Option<&'static str> {
+    use std::net::IpAddr;
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
+        Some(url::Host::Ipv6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(v6),
+        },
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.');
+            return matches!(
+                name,
+                "localhost" | "metadata" | "metadata.google.internal" | "instance-data"
+            )
+            .then_some("a cloud metadata or loopback host");
+        }
+        None => return None,
+    };
+    let internal = match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xffc0) == 0xfe80
+                // AWS's IPv6 metadata address.
+                || v6.segments() == [0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254]
+        }
+    };
+    internal.then_some("a loopback, link-local or metadata address")
 }
 
 /// Settings check for any template: every `{...}` is one of `allowed`.
@@ -240,15 +315,47 @@ pub fn same_destination(a: &str, b: &str) -> bool {
 }
 
 /// Settings check for one `allowedWebhookUrls` entry.
+///
+/// An entry allows exactly what it says and nothing an admin would not see in it: no
+/// credentials, query or fragment (a prefix compares scheme, host, port and path only, so
+/// they would be silently ignored), nothing a parser rewrites, no host that answers for
+/// the node or the cloud, and plain `http://` only to an in-cluster Service.
 pub fn check_allowed_prefix(prefix: &str) -> Result<(), String> {
-    match Url::parse(prefix) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
-            Ok(())
+    let example = "e.g. \"https://hooks.example.com/alerts/\"";
+    let url = match Url::parse(prefix) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => url,
+        _ => {
+            return Err(format!(
+                "{prefix:?} is not an http(s) URL with a host ({example})"
+            ))
         }
-        _ => Err(format!(
-            "{prefix:?} is not an http(s) URL with a host (e.g. \"https://hooks.example.com/alerts/\")"
-        )),
+    };
+    if let Some(what) = rewritten_by_parsers(prefix) {
+        return Err(format!(
+            "{prefix:?} has {what}, which URL parsers rewrite; write the prefix plainly"
+        ));
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "{prefix:?} carries credentials (user:password@); write the prefix without them ({example})"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "{prefix:?} has a ?query or #fragment, which a prefix does not compare, so it would allow more than it says; remove it"
+        ));
+    }
+    if let Some(what) = is_host_internal(&url) {
+        return Err(format!(
+            "{prefix:?} is {what}; alerts sent there reach the node or the cloud account, not a tenant's receiver"
+        ));
+    }
+    if url.scheme() == "http" && !url.host_str().is_some_and(is_in_cluster_service_host) {
+        return Err(format!(
+            "{prefix:?} is plain http:// outside the cluster, where anyone on the path can read or redirect alerts; use https://, or an in-cluster Service host (name.namespace.svc)"
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `url` falls under an allowed prefix: scheme, host and port exactly, the path
@@ -293,6 +400,76 @@ mod tests {
         assert_eq!(
             fill("http://el.{namespace}.svc:8080/{user}", &tenant()),
             "http://el.user1-test.svc:8080/user1"
+        );
+    }
+
+    #[test]
+    fn an_allowed_prefix_allows_exactly_what_it_says() {
+        for (prefix, expected) in [
+            ("https://u:p@hooks.example.com/", "carries credentials"),
+            ("https://u@hooks.example.com/", "carries credentials"),
+            (
+                "https://hooks.example.com/a?t=1",
+                "has a ?query or #fragment",
+            ),
+            ("https://hooks.example.com/a#f", "has a ?query or #fragment"),
+            (
+                "https://hooks.example.com/a/../b",
+                "which URL parsers rewrite",
+            ),
+            (
+                "http://169.254.169.254/latest/",
+                "link-local or metadata address",
+            ),
+            ("https://127.0.0.1/", "loopback"),
+            ("https://[::ffff:169.254.169.254]/", "link-local"),
+            ("https://[fd00:ec2::254]/", "metadata"),
+            ("https://0.0.0.0/", "loopback, link-local"),
+            ("https://localhost:9093/", "loopback host"),
+            ("https://metadata.google.internal./", "cloud metadata"),
+            (
+                "http://hooks.example.com/",
+                "plain http:// outside the cluster",
+            ),
+            (
+                "http://svc.example.com/",
+                "plain http:// outside the cluster",
+            ),
+        ] {
+            let err = check_allowed_prefix(prefix).expect_err(prefix);
+            assert!(err.contains(expected), "{prefix}: {err}");
+        }
+        for prefix in [
+            "https://hooks.example.com/alerts/",
+            "http://el-ct-listener.team-a.svc:8080/",
+            "http://el-ct-listener.team-a.svc.cluster.local:8080/hooks/",
+        ] {
+            assert_eq!(check_allowed_prefix(prefix), Ok(()), "{prefix}");
+        }
+    }
+
+    #[test]
+    fn the_user_must_tell_tenants_apart_in_host_or_path() {
+        for template in [
+            "https://el.{clusterDomain}/#{user}",
+            "https://el.{clusterDomain}/?user={user}",
+            "https://{user}:pw@el.{clusterDomain}/",
+        ] {
+            let err = check_template(template).expect_err(template);
+            assert!(
+                err.contains("has {user} outside the host and the path"),
+                "{template}: {err}"
+            );
+        }
+        assert!(check_template("https://{user}@el.{clusterDomain}/{user}").is_err());
+        assert_eq!(check_template("https://el.{clusterDomain}/{user}/"), Ok(()));
+        assert_eq!(
+            service_namespace_of("http://el.user1-toolings.svc.cluster.local:8080/"),
+            Some("user1-toolings".to_owned())
+        );
+        assert_eq!(
+            service_namespace_of("https://el-user1.apps.example.com/"),
+            None
         );
     }
 

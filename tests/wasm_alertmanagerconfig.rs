@@ -27,6 +27,7 @@ fn seed_gets_the_tenants_listener_and_storm_protection() {
     assert_eq!(
         patch_ops(&r),
         json!([
+            {"op": "add", "path": "/spec/receivers/0/webhookConfigs/0/httpConfig", "value": {"followRedirects": false}},
             {"op": "add", "path": "/spec/receivers/0/webhookConfigs/0/sendResolved", "value": false},
             {"op": "replace", "path": "/spec/receivers/0/webhookConfigs/0/url", "value": LISTENER},
             {"op": "add", "path": "/spec/route/repeatInterval", "value": "12h"},
@@ -37,9 +38,16 @@ fn seed_gets_the_tenants_listener_and_storm_protection() {
         select(mutated, "$.spec.receivers[0].webhookConfigs[0].url"),
         LISTENER
     );
-    assert_eq!(r.warnings.len(), 3);
+    assert_eq!(r.warnings.len(), 4, "{:?}", r.warnings);
     assert!(
-        r.warnings[0].contains("still holds placeholders"),
+        r.warnings[0].starts_with(
+            "spec.receivers[0].webhookConfigs[0].httpConfig.followRedirects: set to false"
+        ),
+        "{:?}",
+        r.warnings
+    );
+    assert!(
+        r.warnings[1].contains("still holds placeholders"),
         "{:?}",
         r.warnings
     );
@@ -319,4 +327,134 @@ fn time_interval_references_are_checked_with_each_versions_field_name() {
         "{}",
         message(&r)
     );
+}
+
+// Issue 16: the doors around the webhook, on the .wasm. Each row of the issue's table
+// that concerns an AlertmanagerConfig is one test here; the native unit tests in
+// src/alertmanager_config.rs cover the variations.
+
+fn correct() -> Value {
+    request("alertmanagerconfig-v1beta1-correct")
+}
+
+fn hook() -> Value {
+    json!({"url": LISTENER, "sendResolved": false, "httpConfig": {"followRedirects": false}})
+}
+
+/// Row 2: a listener answering 307 cannot send the alert on.
+#[test]
+fn webhooks_follow_no_redirects() {
+    let mut req = correct();
+    req["object"]["spec"]["receivers"][0]["webhookConfigs"][0]["httpConfig"] =
+        json!({"followRedirects": true});
+    assert_rejected(
+        &validate(&req, &workshop_settings()),
+        "receiver \"default\" (spec.receivers[0].webhookConfigs[0].httpConfig.followRedirects): true lets whoever answers a webhook send the alert on to any host",
+    );
+    // The token client follows redirects whatever followRedirects says.
+    req["object"]["spec"]["receivers"][0]["webhookConfigs"][0]["httpConfig"] = json!({
+        "followRedirects": false,
+        "oauth2": {"tokenUrl": LISTENER, "clientId": {"secret": {"name": "c", "key": "id"}},
+                   "clientSecret": {"name": "c", "key": "secret"}},
+    });
+    assert_rejected(
+        &validate(&req, &workshop_settings()),
+        "httpConfig.oauth2.tokenUrl): \"https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/\" is this tenant's own EventListener, which is no token endpoint",
+    );
+}
+
+/// Row 4: 40 continuing sibling routes times 25 webhooks to the listener.
+#[test]
+fn one_alert_starts_at_most_one_run() {
+    let mut req = correct();
+    let routes: Vec<Value> = (0..40)
+        .map(|i| json!({"receiver": "default", "continue": true,
+                        "matchers": [{"name": format!("absent{i}"), "value": "", "matchType": "="}]}))
+        .collect();
+    req["object"]["spec"]["route"]["routes"] = Value::Array(routes);
+    req["object"]["spec"]["receivers"][0]["webhookConfigs"] = json!(vec![hook(); 2]);
+    let r = validate(&req, &workshop_settings());
+    assert_rejected(&r, "receiver \"default\" (spec.receivers[0].webhookConfigs) sends to this tenant's EventListener 2 times");
+    assert_rejected(&r, "spec.route: one alert can reach this tenant's EventListener 40 times, along spec.route.routes[0], spec.route.routes[1]");
+    req["object"]["spec"]["receivers"][0]["webhookConfigs"] = json!(vec![hook(); 25]);
+    assert_rejected(
+        &validate(&req, &workshop_settings()),
+        "lists 25 webhooks; the limit is 16 per receiver",
+    );
+}
+
+/// Row 5: intervals at every depth, and the warning says "set" only when it set.
+#[test]
+fn intervals_hold_at_every_depth() {
+    let mut req = correct();
+    req["object"]["spec"]["route"]["routes"] =
+        json!([{"groupInterval": "10ms", "repeatInterval": "10ms"}]);
+    let r = validate(&req, &workshop_settings());
+    assert_rejected(&r, "spec.route.routes[0].groupInterval: \"10ms\" is shorter than the minimum \"1m\" (minGroupInterval)");
+    assert_rejected(&r, "spec.route.routes[0].repeatInterval: \"10ms\" is shorter than the minimum \"1h\" (minRepeatInterval)");
+
+    let mut top = correct();
+    top["object"]["spec"]["route"]["repeatInterval"] = json!("1ms");
+    assert_rejected(
+        &validate(&top, &workshop_settings()),
+        "spec.route.repeatInterval: \"1ms\" is shorter",
+    );
+    top["object"]["spec"]["route"]["repeatInterval"] = json!("0");
+    assert_rejected(
+        &validate(&top, &workshop_settings()),
+        "spec.route.repeatInterval: \"0\" is zero, which Alertmanager refuses",
+    );
+
+    let raise = settings_with(json!({"onShortInterval": "raise"}));
+    let r = validate(&req, &raise);
+    assert!(r.allowed, "{:?}", r.status);
+    assert_eq!(
+        patch_ops(&r),
+        json!([
+            {"op": "replace", "path": "/spec/route/routes/0/groupInterval", "value": "1m"},
+            {"op": "replace", "path": "/spec/route/routes/0/repeatInterval", "value": "1h"},
+        ])
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .all(|w| w.contains("raised from \"10ms\"")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+/// Row 11: settings that would undo the policy are refused, naming the setting.
+#[test]
+fn settings_cannot_undo_the_policy() {
+    let i = instance();
+    for (extra, expected) in [
+        (json!({"repeatInterval": "0"}), "repeatInterval: \"0\" is zero"),
+        (json!({"repeatInterval": "1ms"}), "repeatInterval: \"1ms\" is shorter than minRepeatInterval \"1h\""),
+        (json!({"minRepeatInterval": "0"}), "minRepeatInterval: \"0\" is zero"),
+        (json!({"minGroupInterval": "soon"}), "minGroupInterval: \"soon\" is not a Prometheus duration"),
+        (json!({"allowedWebhookUrls": ["https://user:pw@hooks.example.com/"]}), "allowedWebhookUrls[0]: \"https://user:pw@hooks.example.com/\" carries credentials"),
+        (json!({"allowedWebhookUrls": ["https://hooks.example.com/a?x=1"]}), "allowedWebhookUrls[0]: \"https://hooks.example.com/a?x=1\" has a ?query or #fragment"),
+        (json!({"allowedWebhookUrls": ["https://hooks.example.com/#f"]}), "has a ?query or #fragment"),
+        (json!({"allowedWebhookUrls": ["http://169.254.169.254/"]}), "allowedWebhookUrls[0]: \"http://169.254.169.254/\" is a loopback, link-local or metadata address"),
+        (json!({"allowedWebhookUrls": ["https://[fe80::1]/"]}), "link-local"),
+        (json!({"allowedWebhookUrls": ["https://metadata.google.internal/"]}), "cloud metadata"),
+        (json!({"allowedWebhookUrls": ["http://hooks.example.com/"]}), "is plain http:// outside the cluster"),
+        (json!({"webhookUrlTemplate": "https://el.{clusterDomain}/#{user}"}), "webhookUrlTemplate: \"https://el.{clusterDomain}/#{user}\" has {user} outside the host and the path"),
+        (json!({"webhookUrlTemplate": "https://el.{clusterDomain}/?u={user}"}), "outside the host and the path"),
+    ] {
+        let verdict = i.validate_settings(&settings_with(extra.clone())).unwrap();
+        assert!(!verdict.valid, "{extra}");
+        let message = verdict.message.unwrap_or_default();
+        assert!(message.contains(expected), "{extra}: {message}");
+    }
+    for fine in [
+        json!({"allowedWebhookUrls": ["http://el.team-a.svc.cluster.local:8080/hooks/"]}),
+        json!({"allowedWebhookUrls": ["https://hooks.example.com/alerts/"]}),
+        json!({"webhookUrlTemplate": "https://listeners.{clusterDomain}/{user}/"}),
+        json!({"minRepeatInterval": "30m", "repeatInterval": "30m", "onShortInterval": "raise"}),
+    ] {
+        let verdict = i.validate_settings(&settings_with(fine.clone())).unwrap();
+        assert!(verdict.valid, "{fine}: {:?}", verdict.message);
+    }
 }

@@ -41,7 +41,7 @@ fn requested_by(name: &str, user: &str) -> Value {
 fn service(ns: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "Service",
            "metadata": {"name": "el-ct-listener", "namespace": ns},
-           "spec": {"ports": [{"port": 8080}]}})
+           "spec": {"ports": [{"port": 8080}], "selector": {"eventlistener": "ct-listener"}}})
 }
 
 fn cluster(objects: impl IntoIterator<Item = Value>) -> ClusterFixture {
@@ -103,6 +103,7 @@ fn the_requester_annotation_decides_whose_listener_it_is() {
     // it is user1's, and the annotation is set by OpenShift, not by the user.
     let cluster = cluster([
         requested_by("user2-prod", "user1"),
+        requested_by("user1-toolings", "user1"),
         service("user1-toolings"),
     ]);
     let req = config_in("user2-prod", json!(listener("user2")));
@@ -118,6 +119,7 @@ fn the_requester_annotation_decides_whose_listener_it_is() {
         cluster.calls(),
         [
             key("Namespace", "user2-prod", None),
+            key("Namespace", "user1-toolings", None),
             key("Service", "el-ct-listener", Some("user1-toolings")),
         ]
     );
@@ -256,7 +258,10 @@ fn every_failed_read_fails_closed_saying_what_could_not_be_read() {
 #[test]
 fn the_listener_service_must_exist_before_alerts_go_to_it() {
     let req = config_in("ml", json!(listener("alice")));
-    let missing = cluster([requested_by("ml", "alice")]);
+    let missing = cluster([
+        requested_by("ml", "alice"),
+        requested_by("alice-toolings", "alice"),
+    ]);
     let r = validate_in(&missing, &req, &by_annotation());
     assert_rejected(&r, "the tenant's EventListener Service alice-toolings/el-ct-listener (listenerService) cannot be read: Host error: Callback evaluation failure: v1/Service alice-toolings/el-ct-listener not found; alerts sent to \"https://el-ct-listener-alice-toolings.apps.cluster-abc.example.com/\" would reach no pipeline");
     // Also before pointing a webhook there.
@@ -268,10 +273,16 @@ fn the_listener_service_must_exist_before_alerts_go_to_it() {
     assert_rejected(&r, "Service alice-toolings/el-ct-listener");
 
     // Read once however many webhooks go there; not at all for other destinations.
-    let present = cluster([requested_by("ml", "alice"), service("alice-toolings")]);
+    let present = cluster([
+        requested_by("ml", "alice"),
+        requested_by("alice-toolings", "alice"),
+        service("alice-toolings"),
+    ]);
     let mut two = req.clone();
-    two["object"]["spec"]["receivers"][0]["webhookConfigs"] =
-        json!([{"url": listener("alice")}, {"url": listener("alice"), "sendResolved": false}]);
+    two["object"]["spec"]["receivers"] = json!([
+        {"name": "default", "webhookConfigs": [{"url": listener("alice")}]},
+        {"name": "spare", "webhookConfigs": [{"url": listener("alice"), "sendResolved": false}]},
+    ]);
     let r = validate_in(&present, &two, &by_annotation());
     assert!(r.allowed, "{:?}", r.status);
     let mut allowed = by_annotation();
@@ -438,6 +449,16 @@ fn a_template_anywhere_in_the_url_is_a_placeholder() {
 #[test]
 fn context_aware_fixtures_get_their_expected_answers() {
     let expected = [
+        (
+            "listener-externalname",
+            false,
+            "the tenant's EventListener Service user1-toolings/el-ct-listener (listenerService) is not a listener: it is an ExternalName Service, a DNS alias for \"el-ct-listener.user2-toolings.svc.cluster.local\"",
+        ),
+        (
+            "listener-namespace-of-another-tenant",
+            false,
+            "the EventListener's namespace \"user2-toolings\" belongs to tenant \"user1\" (the annotation \"openshift.io/requester\"), not to \"user2\"",
+        ),
         (
             "namespace-not-readable",
             false,
