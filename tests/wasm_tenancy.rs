@@ -353,19 +353,21 @@ fn every_address_alertmanager_contacts_is_a_destination() {
         assert_rejected(&r, "a proxy would carry alerts or token requests");
     }
 
-    // A token URL that passes the rules url passes.
+    // A token URL under an allowed prefix passes.
     let mut allowed = workshop_settings();
     allowed["allowedWebhookUrls"] = json!(["https://sso.example.com/token"]);
-    for token_url in [
-        listener("user1"),
-        "https://sso.example.com/token".to_owned(),
-    ] {
-        let r = validate(
-            &with_http_config(json!({"oauth2": {"tokenUrl": token_url}})),
-            &allowed,
-        );
-        assert!(r.allowed, "{token_url}: {:?}", r.status);
-    }
+    let r = validate(
+        &with_http_config(json!({"oauth2": {"tokenUrl": "https://sso.example.com/token"}})),
+        &allowed,
+    );
+    assert!(r.allowed, "{:?}", r.status);
+    // The tenant's own listener is no token endpoint, and the token client follows its
+    // redirects whatever followRedirects says (issue 16, row 2).
+    let r = validate(
+        &with_http_config(json!({"oauth2": {"tokenUrl": listener("user1")}})),
+        &allowed,
+    );
+    assert_rejected(&r, "is this tenant's own EventListener, which is no token endpoint; Alertmanager's token client follows redirects even with followRedirects: false");
     // ... and one that would be rewritten as a url is refused: a token URL is not ours to move.
     for token_url in [
         listener("user2"),
@@ -391,15 +393,17 @@ fn tls_overrides_are_refused_unless_the_admin_allows_them() {
             "tlsConfig.serverName",
         ),
         (
-            json!({"oauth2": {"tokenUrl": listener("user1"), "tlsConfig": {"insecureSkipVerify": true}}}),
+            json!({"oauth2": {"tokenUrl": "https://sso.example.com/token", "tlsConfig": {"insecureSkipVerify": true}}}),
             "oauth2.tlsConfig.insecureSkipVerify",
         ),
     ] {
+        let mut settings = workshop_settings();
+        settings["allowedWebhookUrls"] = json!(["https://sso.example.com/token"]);
         let req = with_http_config(http);
-        let r = validate(&req, &workshop_settings());
+        let r = validate(&req, &settings);
         assert_rejected(&r, &format!("{AT}.{field}): "));
         assert_rejected(&r, "allowWebhookTlsOverrides");
-        let mut allow = workshop_settings();
+        let mut allow = settings.clone();
         allow["allowWebhookTlsOverrides"] = json!(true);
         let r = validate(&req, &allow);
         assert!(r.allowed, "{field}: {:?}", r.status);
