@@ -26,6 +26,17 @@ pub enum ParseRefusal {
     Syntax(String),
     /// The text cannot be edited in place and must not be reprinted (why).
     NotEditable(String),
+    /// A number the parser would turn into a duration or an `@` timestamp is out of
+    /// Prometheus's range (and some of them panic promql-parser): checked by
+    /// [`crate::promql_numbers::check_numbers`] before parsing.
+    NumberOutOfRange {
+        /// The number as written (cut short when long).
+        text: String,
+        /// What it is: `offset`, `range`, `subquery step`, `@ timestamp`, `duration`.
+        role: &'static str,
+        /// The limit, and what to write instead.
+        limit: &'static str,
+    },
 }
 
 impl std::fmt::Display for ParseRefusal {
@@ -42,6 +53,9 @@ impl std::fmt::Display for ParseRefusal {
             ),
             ParseRefusal::Syntax(msg) => write!(f, "expression does not parse: {msg}"),
             ParseRefusal::NotEditable(why) => write!(f, "expression cannot be scoped: {why}"),
+            ParseRefusal::NumberOutOfRange { text, role, limit } => {
+                write!(f, "the {role} `{text}` is out of range: {limit}")
+            }
         }
     }
 }

@@ -24,6 +24,7 @@ use promql_parser::parser::{self, Expr, VectorSelector};
 
 use crate::bounded_parse::{ParseRefusal, MAX_EXPR_BYTES, MAX_TREE_DEPTH};
 use crate::namespace_scope::{scope_masked_expr, Scope, ScopeChanges, ScopeError, SelectorEdit};
+use crate::promql_numbers::check_numbers;
 use crate::promql_walk::{walk, walk_mut, TooDeep};
 
 /// One lexeme: its token kind and byte span in the text.
@@ -115,7 +116,8 @@ fn is_nesting_operator(id: TokenId) -> bool {
     )
 }
 
-/// Lexes and bounds `text` before the parser sees it.
+/// Lexes and bounds `text` before the parser sees it: its length, its nesting, and the
+/// range of every number the parser would turn into a duration or timestamp.
 pub fn bounded_tokens(text: &str) -> Result<Vec<Token>, ParseRefusal> {
     if text.len() > MAX_EXPR_BYTES {
         return Err(ParseRefusal::TooLong { bytes: text.len() });
@@ -125,6 +127,8 @@ pub fn bounded_tokens(text: &str) -> Result<Vec<Token>, ParseRefusal> {
     if bound > MAX_TREE_DEPTH {
         return Err(ParseRefusal::TooDeep { bound });
     }
+    // Durations and `@` timestamps the parser would convert (some would panic it).
+    check_numbers(text, &tokens)?;
     Ok(tokens)
 }
 

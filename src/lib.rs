@@ -16,6 +16,7 @@ pub mod expr_text;
 pub mod json_shape;
 pub mod namespace_scope;
 pub mod prometheus_rule;
+pub mod promql_numbers;
 pub mod promql_walk;
 pub mod settings;
 pub mod tenancy;

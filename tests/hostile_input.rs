@@ -114,6 +114,86 @@ fn nesting_hidden_from_a_text_scan_is_counted_on_the_parsers_tokens() {
 }
 
 #[test]
+fn numbers_that_panicked_the_parser_are_rejected_with_the_limit() {
+    // promql-parser 0.11.1 reads a number after `offset` or in `[ ]` with
+    // `Duration::from_secs_f64`, which panics on Inf, NaN and 2^64 s or more: under
+    // `panic = "abort"` each of these trapped the instance. `@` numbers, and durations
+    // with a part past u32 (silently dropped by the parser), are out of Prometheus's
+    // range too. Every one is refused before the parser, naming the number.
+    for (expr, role, number) in [
+        ("x offset 1e308", "offset", "1e308"),
+        ("x offset Inf", "offset", "Inf"),
+        ("x offset NaN", "offset", "NaN"),
+        ("x offset -1e20", "offset", "1e20"),
+        (
+            "x offset - 18446744073709551616",
+            "offset",
+            "18446744073709551616",
+        ),
+        (
+            "x offset 9999999999999999999d",
+            "offset",
+            "9999999999999999999d",
+        ),
+        ("x[1e308]", "range", "1e308"),
+        ("x[99999999999999999y]", "range", "99999999999999999y"),
+        ("x[1y99999999999999999d]", "range", "1y99999999999999999d"),
+        ("x[5m:1e308]", "subquery step", "1e308"),
+        ("x[1e308:5m]", "range", "1e308"),
+        ("max_over_time(x[5m:1e308])", "subquery step", "1e308"),
+        ("rate(x[5m] offset 1e308) > 0", "offset", "1e308"),
+        ("x @ 1e308", "@ timestamp", "1e308"),
+        ("x @ -1e308", "@ timestamp", "1e308"),
+        ("x @ Inf", "@ timestamp", "Inf"),
+        ("x @ NaN", "@ timestamp", "NaN"),
+        ("x @ 5 offset 1e308", "offset", "1e308"),
+        ("x > 99999999999y1s", "duration", "99999999999y1s"),
+    ] {
+        rejected_with(
+            &expr_request(json!(expr)),
+            &format!("(spec.groups[0].rules[0].expr): the {role} `{number}` is out of range"),
+        );
+    }
+    // A 16 KiB number: the message quotes its start only.
+    let long = format!("x[{}s]", "9".repeat(16_000));
+    rejected_with(
+        &expr_request(json!(long)),
+        "(16001 characters)` is out of range",
+    );
+    // In range, each is scoped and admitted as written.
+    for expr in [
+        "x offset 5m > 0",
+        "x offset -5m > 0",
+        "x offset 1w > 0",
+        "x @ 1609746000 > 0",
+        "x @ start() > 0",
+        "rate(x[5m]) > 0",
+        "max_over_time(x[1h:30s]) > 0",
+        "max_over_time(x[292y:9223372036]) > 0",
+    ] {
+        let r = answer(&expr_request(json!(expr)));
+        assert!(r.allowed, "{expr}: {:?}", r.status);
+    }
+}
+
+#[test]
+fn operator_chains_thousands_long_are_refused_by_the_depth_bound() {
+    // Right-associative `^` and the `atan2` operator, each a chain of binary nodes.
+    let pow = vec!["x"; 7001].join("^");
+    // 2,000 `atan2` fit in the 16 KiB limit, so the depth bound is what refuses them.
+    let atan2 = vec!["x"; 2001].join(" atan2 ");
+    for expr in [pow, atan2] {
+        assert!(expr.len() <= 16 * 1024, "{}", expr.len());
+        rejected_with(&expr_request(json!(expr)), "nests too deep");
+    }
+    // Past the length limit, the length refuses it first: still an answer.
+    rejected_with(
+        &expr_request(json!(vec!["x"; 7001].join(" atan2 "))),
+        "the limit is 16384 bytes",
+    );
+}
+
+#[test]
 fn reprint_traps_are_edited_in_place_within_the_limits() {
     // Reprinting changed these: a value as Go reads its escapes, a timestamp's digits,
     // and two expressions that grew past the 16 KiB limit (locking the object against
@@ -349,7 +429,7 @@ fn wrong_types_and_nulls_everywhere_are_located() {
         (
             "/spec/route/repeatInterval",
             json!(3),
-            "repeatInterval must be a string",
+            "spec.route.repeatInterval must be a duration string, found a number",
         ),
     ] {
         let mut r = request("alertmanagerconfig-v1beta1-correct");
@@ -414,6 +494,19 @@ fn name_checks_stay_linear_in_the_number_of_groups_and_receivers() {
     let mut amc = request("alertmanagerconfig-v1beta1-correct");
     amc["object"]["spec"]["receivers"] = json!(receivers);
     amc["object"]["spec"]["route"]["routes"] = json!(routes);
-    // Every route names an undefined receiver: the message stays bounded.
+    // Receivers and routes are capped now; the caps answer first, naming the limit.
+    rejected_with(
+        &amc,
+        "spec.receivers holds 50000 receivers; the limit is 64 per AlertmanagerConfig",
+    );
+    let mut receivers = amc["object"]["spec"]["receivers"].as_array().unwrap().clone();
+    receivers.truncate(64);
+    amc["object"]["spec"]["receivers"] = json!(receivers);
+    // Every route names an undefined receiver: the walk stops at the cap and the message
+    // stays bounded.
     rejected_with(&amc, "is not defined in spec.receivers");
+    rejected_with(
+        &amc,
+        "the route tree holds more than 256 routes, the limit per AlertmanagerConfig",
+    );
 }
