@@ -87,6 +87,26 @@ pub fn rewritten_by_parsers(url: &str) -> Option<&'static str> {
     if url.bytes().any(|b| b <= b' ' || b == 0x7f) {
         return Some("whitespace or control characters");
     }
+    // The WHATWG parser (the `url` crate) repairs `https:host/`, `https:/host/` and
+    // `https:///host/` into `https://host/` and decodes `%6D` in a host; Go's net/url,
+    // which Alertmanager loads the URL with, reads an empty host or refuses the escape.
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Some("no '//' after the scheme");
+    };
+    let mut scheme_bytes = scheme.bytes();
+    let scheme_ok = scheme_bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme_bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    if !scheme_ok {
+        return Some("a malformed scheme");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') {
+        return Some("an empty host");
+    }
+    if authority.contains('%') {
+        return Some("a percent-escape in the host");
+    }
     if url.contains('\\') {
         return Some("a backslash");
     }
@@ -445,6 +465,36 @@ mod tests {
             "http://el-ct-listener.team-a.svc.cluster.local:8080/hooks/",
         ] {
             assert_eq!(check_allowed_prefix(prefix), Ok(()), "{prefix}");
+        }
+    }
+
+    #[test]
+    fn what_go_reads_differently_is_never_kept() {
+        // Go's net/url (Alertmanager's) reads these with an empty host or refuses them;
+        // the WHATWG parser repairs them into the listener.
+        let s = settings(OnForeignListener::Rewrite);
+        for url in [
+            "https:///el-ct-listener-user1-toolings.apps.cluster-abc.example.com/",
+            "https:el-ct-listener-user1-toolings.apps.cluster-abc.example.com/",
+            "https:/el-ct-listener-user1-toolings.apps.cluster-abc.example.com/",
+            "https://el-ct-listener-user1-toolings.apps.cluster-abc.exa%6Dple.com/",
+        ] {
+            assert!(
+                matches!(decide(Some(url), LISTENER, &s), UrlDecision::Rewrite(_)),
+                "{url}"
+            );
+        }
+        for (url, what) in [
+            ("https:///evil.example.net/", "an empty host"),
+            ("https://evil.ex%61mple.net/", "a percent-escape in the host"),
+            ("https://:443/", "an empty host"),
+            ("ht_tp://hooks.example.com/", "a malformed scheme"),
+            ("hooks.example.com/alerts/", "no '//' after the scheme"),
+        ] {
+            match decide(Some(url), LISTENER, &s) {
+                UrlDecision::Refuse(why) => assert!(why.contains(what), "{url}: {why}"),
+                other => panic!("{url}: {other:?}"),
+            }
         }
     }
 

@@ -470,3 +470,26 @@ fn settings_cannot_undo_the_policy() {
         assert!(verdict.valid, "{fine}: {:?}", verdict.message);
     }
 }
+
+/// Issue 17, row 11: URLs the WHATWG parser repairs but Go's net/url (Alertmanager's)
+/// reads with an empty host or refuses are never kept as the tenant's listener.
+#[test]
+fn urls_go_reads_differently_are_never_kept() {
+    for url in [
+        "https:///el-ct-listener-user1-toolings.apps.cluster-abc.example.com/",
+        "https:el-ct-listener-user1-toolings.apps.cluster-abc.example.com/",
+        "https:/el-ct-listener-user1-toolings.apps.cluster-abc.example.com/",
+        "https://el-ct-listener-user1-toolings.apps.cluster-abc.exa%6Dple.com/",
+    ] {
+        let req = with_url("alertmanagerconfig-v1beta1-correct", json!(url));
+        let r = validate(&req, &workshop_settings());
+        assert!(r.allowed, "{url}: {:?}", r.status);
+        assert_eq!(
+            patch_ops(&r),
+            json!([{"op": "replace", "path": "/spec/receivers/0/webhookConfigs/0/url", "value": LISTENER}]),
+            "{url}"
+        );
+        let r = validate(&req, &settings_with(json!({"onForeignListener": "reject"})));
+        assert_rejected(&r, "which URL parsers rewrite");
+    }
+}
