@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod drift;
 pub mod durations;
 pub mod expr_text;
+pub mod go_template;
 pub mod json_shape;
 pub mod namespace_scope;
 pub mod prometheus_rule;

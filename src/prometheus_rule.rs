@@ -19,6 +19,10 @@ use crate::namespace_scope::{is_unrendered_template, OnConflict, Scope};
 use crate::settings::Settings;
 use crate::verdict::{json_kind, Findings};
 
+/// The label the Prometheus Operator routes a namespace's alerts by (its
+/// AlertmanagerConfig matcher): pinned on every rule whatever `namespaceLabel` says.
+pub const ROUTING_LABEL: &str = "namespace";
+
 /// Most rules one PrometheusRule may hold, summed over its groups. Well above generated
 /// mixins (a few hundred); it bounds the work one admission request can cause.
 pub const MAX_RULES: usize = 2000;
@@ -66,6 +70,8 @@ impl fmt::Display for RuleAt<'_> {
 /// What every rule of one object is reviewed against.
 struct RuleContext<'a> {
     scope: Scope<'a>,
+    /// `scope` on [`ROUTING_LABEL`].
+    routing: Scope<'a>,
     settings: &'a Settings,
     /// `minFor` in milliseconds, when set.
     min_for: Option<u64>,
@@ -93,6 +99,10 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
     };
     let context = RuleContext {
         scope,
+        routing: Scope {
+            label: ROUTING_LABEL,
+            ..scope
+        },
         settings,
         // Parsed once per object, not per rule (settings validation already checked it).
         min_for: Some(settings.min_for.as_str())
@@ -117,7 +127,13 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
                 seen_names.insert(group_name.clone(), group_index);
             }
         }
-        review_group_labels(group, group_index, &group_name, &context.scope, findings);
+        review_group_labels(group, group_index, &group_name, &context, findings);
+        // Prometheus 3 merges group labels into every rule's.
+        let group_labels: Vec<String> = group
+            .get("labels")
+            .and_then(Value::as_object)
+            .map(|labels| labels.keys().cloned().collect())
+            .unwrap_or_default();
         let Some(rules) = list_mut(group, "rules", &at, findings) else {
             continue;
         };
@@ -128,9 +144,13 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
             };
             review_rule(
                 rule,
-                group_index,
-                &group_name,
-                rule_index,
+                RuleAt {
+                    group_index,
+                    group_name: &group_name,
+                    rule_index,
+                    rule: RuleName::Unnamed,
+                },
+                &group_labels,
                 &context,
                 findings,
             );
@@ -138,19 +158,27 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
     }
 }
 
-/// Group labels (Prometheus 3) apply to every rule of the group; they must not name
-/// another namespace either.
+/// Group labels (Prometheus 3) apply to every rule of the group, templated like the
+/// rule's own: they must not name another namespace, nor template anything a rule
+/// label may not.
 fn review_group_labels(
     group: &mut Map<String, Value>,
     index: usize,
     name: &str,
-    scope: &Scope,
+    context: &RuleContext,
     findings: &mut Findings,
 ) {
     let place = Place::Group { index, name };
     if check_label_values(group.get("labels"), &place, findings) {
         if let Some(labels) = group.get_mut("labels").and_then(Value::as_object_mut) {
-            pin_namespace_label(labels, &place, scope, findings);
+            pin_namespace_label(labels, &place, &context.scope, findings);
+            if context.routing.label != context.scope.label {
+                pin_namespace_label(labels, &place, &context.routing, findings);
+            }
+        }
+        for problem in alert_checks::label_templates(group.get("labels").and_then(Value::as_object))
+        {
+            findings.reject(format!("{}: {}", place.at(&problem.field), problem.message));
         }
     }
 }
@@ -165,32 +193,35 @@ fn groups_of<'o>(object: &'o mut Value, findings: &mut Findings) -> Option<&'o m
 
 fn review_rule(
     rule: &mut Map<String, Value>,
-    group_index: usize,
-    group_name: &str,
-    rule_index: usize,
+    unnamed: RuleAt,
+    group_labels: &[String],
     context: &RuleContext,
     findings: &mut Findings,
 ) {
-    let Some((is_alert, name)) = rule_identity(rule, group_index, group_name, rule_index, findings)
-    else {
+    let Some((is_alert, name)) = rule_identity(rule, &unnamed, findings) else {
         return;
     };
     let at = RuleAt {
-        group_index,
-        group_name,
-        rule_index,
         rule: if is_alert {
             RuleName::Alert(&name)
         } else {
             RuleName::Record(&name)
         },
+        ..unnamed
     };
     let place = Place::Rule(&at);
+    let routed_apart = context.routing.label != context.scope.label;
     if check_label_values(rule.get("labels"), &place, findings) {
         if let Some(labels) = rule.get_mut("labels").and_then(Value::as_object_mut) {
             pin_namespace_label(labels, &place, &context.scope, findings);
+            if routed_apart {
+                pin_namespace_label(labels, &place, &context.routing, findings);
+            }
         }
-        add_namespace_label(rule, &at, &context.scope, findings);
+        add_namespace_label(rule, &at, &context.scope, SCOPE_WHY, findings);
+        if routed_apart {
+            add_namespace_label(rule, &at, &context.routing, ROUTING_WHY, findings);
+        }
     }
     // Owned, so the rule's other fields can change while the expression is reviewed.
     let Some(text) = expr_text_of(rule, &at, findings) else {
@@ -199,13 +230,28 @@ fn review_rule(
     let Some(mut expr) = review_expr(&text, &at, context, findings) else {
         return;
     };
+    if let Some(problem) = alert_checks::info_without_data_selector(expr.tree(), &context.scope) {
+        findings.reject(format!("{}: {}", at.at(&problem.field), problem.message));
+    }
     if is_alert {
         let settings = context.settings;
         complete_drift(&mut expr, &at, settings, findings);
+        let labels = rule.get("labels").and_then(Value::as_object);
+        // Rule labels (and group labels, and `alertname`) are set after the expression's.
+        let overridden = |label: &str| {
+            label == "alertname"
+                || labels.is_some_and(|l| l.contains_key(label))
+                || group_labels.iter().any(|g| g == label)
+        };
         let problems = alert_checks::always_fires_by_bool(expr.tree())
             .into_iter()
-            .chain(alert_checks::labels_change_every_evaluation(
-                rule.get("labels").and_then(Value::as_object),
+            .chain(alert_checks::labels_from_the_value(
+                expr.tree(),
+                &overridden,
+            ))
+            .chain(alert_checks::label_templates(labels))
+            .chain(alert_checks::annotation_templates(
+                rule.get("annotations").and_then(Value::as_object),
             ));
         for problem in problems {
             findings.reject(format!("{}: {}", at.at(&problem.field), problem.message));
@@ -234,17 +280,9 @@ fn review_rule(
 /// (`record`), never both.
 fn rule_identity(
     rule: &Map<String, Value>,
-    group_index: usize,
-    group_name: &str,
-    rule_index: usize,
+    at: &RuleAt,
     findings: &mut Findings,
 ) -> Option<(bool, String)> {
-    let at = RuleAt {
-        group_index,
-        group_name,
-        rule_index,
-        rule: RuleName::Unnamed,
-    };
     match (rule.get("alert"), rule.get("record")) {
         (Some(Value::String(a)), None | Some(Value::Null)) => Some((true, a.clone())),
         (None | Some(Value::Null), Some(Value::String(r))) => Some((false, r.clone())),
@@ -547,13 +585,19 @@ fn labels_mut(rule: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> 
     labels.as_object_mut()
 }
 
-/// Every rule leaves with `labels.<namespaceLabel>: N`. Rule labels override what the
-/// expression outputs, so `label_replace` on the label, or an aggregation that drops
-/// it, cannot route an alert or a recorded series to another namespace (or to none).
+const SCOPE_WHY: &str =
+    "rule labels override the expression's, so what this rule emits stays in its namespace";
+const ROUTING_WHY: &str = "the Prometheus Operator routes alerts by `namespace`, and rule labels override the expression's, so what this rule emits reaches only its namespace";
+
+/// Every rule leaves with `labels.<namespaceLabel>: N` and `labels.namespace: N`. Rule
+/// labels override what the expression outputs, so `label_replace` on the label, or an
+/// aggregation that drops it, cannot route an alert or a recorded series to another
+/// namespace (or to none).
 fn add_namespace_label(
     rule: &mut Map<String, Value>,
     at: &RuleAt,
     scope: &Scope,
+    why: &str,
     findings: &mut Findings,
 ) {
     let Some(labels) = labels_mut(rule) else {
@@ -561,7 +605,7 @@ fn add_namespace_label(
     };
     if !labels.contains_key(scope.label) {
         findings.changed(format!(
-            "{}: set to {:?} (rule labels override the expression's, so what this rule emits stays in its namespace)",
+            "{}: set to {:?} ({why})",
             at.path(&format!("labels.{}", scope.label)),
             scope.namespace
         ));
@@ -569,5 +613,123 @@ fn add_namespace_label(
             scope.label.to_owned(),
             Value::String(scope.namespace.to_owned()),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn reviewed(mut object: Value, settings: &Settings) -> (Value, Findings) {
+        let mut findings = Findings::default();
+        review(&mut object, "user1-test", settings, &mut findings);
+        (object, findings)
+    }
+
+    fn one_rule(rule: Value) -> Value {
+        json!({"spec": {"groups": [{"name": "g", "rules": [rule]}]}})
+    }
+
+    fn kubernetes_namespace() -> Settings {
+        Settings {
+            namespace_label: "kubernetes_namespace".to_owned(),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn the_routing_label_is_pinned_whatever_namespace_label_says() {
+        // Bug report: only kubernetes_namespace was pinned, the alert reached user2.
+        let rule = json!({
+            "alert": "a",
+            "expr": r#"label_replace(trustyai_meanshift < 0.05, "namespace", "user2-test", "", "")"#,
+            "for": "10m",
+        });
+        for rule in [rule.clone(), json!({"record": "r", "expr": "up"})] {
+            let (object, findings) = reviewed(one_rule(rule), &kubernetes_namespace());
+            assert!(findings.problems.is_empty(), "{:?}", findings.problems);
+            let labels = &object["spec"]["groups"][0]["rules"][0]["labels"];
+            assert_eq!(labels["namespace"], "user1-test", "{object}");
+            assert_eq!(labels["kubernetes_namespace"], "user1-test", "{object}");
+            assert!(findings.warnings.iter().any(|w| w.starts_with(
+                r#"spec.groups[0].rules[0].labels.namespace: set to "user1-test" (the Prometheus Operator routes alerts by `namespace`"#
+            )), "{:?}", findings.warnings);
+        }
+        // A conflicting value follows onConflict, in rule and group labels.
+        let mut object = one_rule(
+            json!({"alert": "a", "expr": "up == 0", "labels": {"namespace": "user2-test"}}),
+        );
+        object["spec"]["groups"][0]["labels"] = json!({"namespace": "user2-test"});
+        let (_, findings) = reviewed(object.clone(), &kubernetes_namespace());
+        assert_eq!(findings.problems.len(), 2, "{:?}", findings.problems);
+        assert!(
+            findings.problems[0].starts_with(
+                r#"group "g" (spec.groups[0].labels.namespace): "user2-test" conflicts"#
+            ),
+            "{:?}",
+            findings.problems
+        );
+        assert!(findings.problems[1].starts_with(r#"group "g" alert "a" (spec.groups[0].rules[0].labels.namespace): "user2-test" conflicts"#), "{:?}", findings.problems);
+        let overwrite = Settings {
+            on_conflict: OnConflict::Overwrite,
+            ..kubernetes_namespace()
+        };
+        let (object, findings) = reviewed(object, &overwrite);
+        assert!(findings.problems.is_empty(), "{:?}", findings.problems);
+        assert_eq!(
+            object["spec"]["groups"][0]["labels"]["namespace"],
+            "user1-test"
+        );
+        assert_eq!(
+            object["spec"]["groups"][0]["rules"][0]["labels"]["namespace"],
+            "user1-test"
+        );
+    }
+
+    #[test]
+    fn templates_are_checked_in_rule_and_group_labels_and_annotations() {
+        let mut object = one_rule(json!({
+            "alert": "a",
+            "expr": "up == 0",
+            "labels": {"p": r#"{{ print "}}" $value }}"#},
+            "annotations": {"leak": r#"{{ with query "secret_metric" }}{{ . }}{{ end }}"#, "fine": "{{ humanize $value }}"},
+        }));
+        object["spec"]["groups"][0]["labels"] = json!({"p": "{{ $value }}"});
+        let (_, findings) = reviewed(object, &Settings::default());
+        let problems = findings.problems.join("\n");
+        for expected in [
+            r#"group "g" (spec.groups[0].labels.p): "{{ $value }}" depends on the alert's value"#,
+            r#"group "g" alert "a" (spec.groups[0].rules[0].labels.p): "{{ print \"}}\" $value }}" depends on the alert's value"#,
+            r#"group "g" alert "a" (spec.groups[0].rules[0].annotations.leak): "#,
+        ] {
+            assert!(
+                problems.contains(expected),
+                "{expected}\nnot in\n{problems}"
+            );
+        }
+        assert_eq!(findings.problems.len(), 3, "{problems}");
+    }
+
+    #[test]
+    fn info_and_count_values_are_located() {
+        let (_, findings) = reviewed(
+            one_rule(json!({"record": "r", "expr": "info(up)"})),
+            &Settings::default(),
+        );
+        assert!(findings.problems[0].starts_with(r#"group "g" record "r" (spec.groups[0].rules[0].expr): `info(up{namespace="user1-test"})` has no data-label selector"#), "{:?}", findings.problems);
+        let (_, findings) = reviewed(
+            one_rule(json!({"alert": "a", "expr": r#"count_values("p", up)"#})),
+            &Settings::default(),
+        );
+        assert!(findings.problems[0].starts_with(r#"group "g" alert "a" (spec.groups[0].rules[0].expr): its result comes from `count_values("p", …)`"#), "{:?}", findings.problems);
+        // A rule label overriding the label makes it harmless.
+        let (_, findings) = reviewed(
+            one_rule(
+                json!({"alert": "a", "expr": r#"count_values("p", up)"#, "labels": {"p": "x"}}),
+            ),
+            &Settings::default(),
+        );
+        assert!(findings.problems.is_empty(), "{:?}", findings.problems);
     }
 }

@@ -86,3 +86,121 @@ fn the_oracle_catches_what_the_policy_prevents() {
     let (ok, out) = amtool_check(&operator_config(&object), "undefined-interval");
     assert!(!ok, "amtool accepted an undefined time interval:\n{out}");
 }
+
+/// Issue 17, row 10: Alertmanager refuses a zero interval at any depth, and so does the
+/// policy, before the operator would write a configuration Alertmanager cannot load.
+#[test]
+fn zero_intervals_alertmanager_refuses_are_refused_first() {
+    for (field, amtool_says) in [
+        ("repeatInterval", "repeat_interval cannot be zero"),
+        ("groupInterval", "group_interval cannot be zero"),
+    ] {
+        for nested in [false, true] {
+            let mut request = request("alertmanagerconfig-v1beta1-correct");
+            let route = if nested {
+                request["object"]["spec"]["route"]["routes"] = json!([{}]);
+                &mut request["object"]["spec"]["route"]["routes"][0]
+            } else {
+                &mut request["object"]["spec"]["route"]
+            };
+            route[field] = json!("0");
+            let label = format!("zero-{field}-{nested}");
+            let (ok, out) = amtool_check(&operator_config(&request["object"]), &label);
+            assert!(!ok, "{label}: amtool accepted a zero interval");
+            assert!(out.contains(amtool_says), "{label}: {out}");
+            let r = validate(&request, &workshop_settings());
+            assert_rejected(&r, "is zero, which Alertmanager refuses");
+        }
+    }
+}
+
+/// Generated objects, not only fixtures: URLs written every way the hostile suites
+/// found, intervals short and long, nested and continuing routes. Whatever the policy
+/// admits, `amtool check-config` loads (one amtool call for all of them).
+#[test]
+fn every_admitted_generated_alertmanagerconfig_passes_amtool() {
+    let urls = [
+        json!(LISTENER),
+        json!("https://EL-CT-LISTENER-user1-toolings.apps.cluster-abc.example.com:443"),
+        json!("https:///el-ct-listener-user1-toolings.apps.cluster-abc.example.com/"),
+        json!("https:el-ct-listener-user1-toolings.apps.cluster-abc.example.com/"),
+        json!("https://el-ct-listener-user1-toolings.apps.cluster-abc.exa%6Dple.com/"),
+        json!("https://el-ct-listener-user2-toolings.apps.cluster-abc.example.com/"),
+        json!("https://el-ct-listener-<USER_NAME>-toolings.<CLUSTER_DOMAIN>/"),
+        json!("https://hooks.example.com/alerts/x"),
+        Value::Null,
+    ];
+    let intervals = [
+        None,
+        Some("0"),
+        Some("10ms"),
+        Some("1m"),
+        Some("90s"),
+        Some("1h"),
+        Some("12h"),
+    ];
+    let mut settings = workshop_settings();
+    settings["allowedWebhookUrls"] = json!(["https://hooks.example.com/alerts/"]);
+    let mut raise = settings.clone();
+    raise["onShortInterval"] = json!("raise");
+    let dir = std::env::temp_dir().join(format!(
+        "tenant-alerting-policy-{}-am-gen",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut files = Vec::new();
+    let mut rejected = 0;
+    for (i, url) in urls.iter().enumerate() {
+        for (j, interval) in intervals.iter().enumerate() {
+            for (k, settings) in [&settings, &raise].into_iter().enumerate() {
+                let mut request = request("alertmanagerconfig-v1beta1-correct");
+                let spec = &mut request["object"]["spec"];
+                spec["receivers"][0]["webhookConfigs"][0]["url"] = url.clone();
+                spec["receivers"][0]["webhookConfigs"][0]["httpConfig"] = json!({});
+                let child = match interval {
+                    Some(d) => {
+                        json!({"groupInterval": d, "repeatInterval": d, "continue": j % 2 == 0,
+                                      "routes": [{"groupWait": "30s"}]})
+                    }
+                    None => json!({"routes": [{}]}),
+                };
+                spec["route"]["routes"] = json!([child, {"receiver": "default"}]);
+                let r = validate(&request, settings);
+                if !r.allowed {
+                    rejected += 1;
+                    continue;
+                }
+                let object = r
+                    .mutated_object
+                    .unwrap_or_else(|| request["object"].clone());
+                let path = dir.join(format!("am-{i}-{j}-{k}.yaml"));
+                std::fs::write(
+                    &path,
+                    serde_json::to_vec_pretty(&operator_config(&object)).unwrap(),
+                )
+                .unwrap();
+                files.push(path);
+            }
+        }
+    }
+    assert!(
+        files.len() >= 20,
+        "only {} admitted ({rejected} rejected)",
+        files.len()
+    );
+    assert!(
+        rejected >= 10,
+        "only {rejected} rejected: the generator misses the hostile shapes"
+    );
+    let out = Command::new("amtool")
+        .arg("check-config")
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "amtool refused an admitted configuration:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -162,3 +162,56 @@ fn a_rule_without_matcher_leaks_before_the_policy_and_not_after() {
     let (ok, out) = promtool_test("own-after", &after, &test);
     assert!(ok, "{out}");
 }
+
+/// The seed with its alert's annotations replaced.
+fn seed_with_annotations(annotations: Value) -> Value {
+    let mut request = request("seed-prometheusrule");
+    request["object"]["spec"]["groups"][0]["rules"][0]["annotations"] = annotations;
+    request
+}
+
+#[test]
+fn an_admitted_annotation_template_loads_and_expands_in_prometheus() {
+    let template = "{{ $labels.namespace }} p={{ $value }}";
+    let object = admitted(
+        &seed_with_annotations(json!({"message": template})),
+        &workshop_settings(),
+    )
+    .expect("a harmless annotation template is admitted");
+    let scratch = scratch_dir("template-check");
+    let rules = write_rule_file(&scratch, &object);
+    let (ok, out) = run(Command::new(promtool())
+        .arg("check")
+        .arg("rules")
+        .arg(&rules));
+    assert!(ok, "promtool check rules failed:\n{out}");
+    // And Prometheus expands it as written: the namespace's own label and value.
+    let mut expected = firing_in(&object, "user1-test");
+    expected[0]["exp_annotations"] = json!({"message": "user1-test p=0.01"});
+    let test = drift_test(&object, "0.01", "0.5", expected);
+    let (ok, out) = promtool_test("template-expand", &object, &test);
+    assert!(ok, "{out}");
+}
+
+#[test]
+fn templates_the_policy_refuses_as_malformed_promtool_refuses_too() {
+    for template in [
+        "p={{ $value",
+        "{{ .Values.x | quote }}",
+        "{{ $nope }}",
+        "{{ if 1 }}x",
+    ] {
+        let request = seed_with_annotations(json!({"message": template}));
+        assert!(
+            admitted(&request, &workshop_settings()).is_none(),
+            "{template} admitted"
+        );
+        let scratch = scratch_dir("template-refused");
+        let rules = write_rule_file(&scratch, &request["object"]);
+        let (ok, out) = run(Command::new(promtool())
+            .arg("check")
+            .arg("rules")
+            .arg(&rules));
+        assert!(!ok, "promtool accepted {template}:\n{out}");
+    }
+}
