@@ -15,7 +15,7 @@ use crate::drift::{self, DriftCheck};
 use crate::durations;
 use crate::expr_text::{Expression, Rewritten};
 use crate::json_shape::{field_object_mut, list_mut, object_mut, required_name};
-use crate::namespace_scope::{is_unrendered_template, OnConflict, Scope};
+use crate::namespace_scope::{is_unrendered_template, OnConflict, Scope, ScopeError};
 use crate::settings::Settings;
 use crate::verdict::{json_kind, Findings};
 
@@ -352,14 +352,30 @@ fn review_expr<'t>(
     };
     let changes = match expr.scope() {
         Ok(changes) => changes,
-        Err(err) => {
+        Err(err @ ScopeError::ConflictingMatcher { .. }) => {
+            // Only a conflict has an onConflict to offer, and only while it rejects.
+            let or_overwrite = match scope.on_conflict {
+                OnConflict::Reject => ", or have the policy set onConflict: overwrite",
+                OnConflict::Overwrite => "",
+            };
             findings.reject(format!(
-                "{}: {err}, which conflicts with namespace {:?}: remove it (the policy adds {}={:?}), or have the policy set onConflict: overwrite",
+                "{}: {err}, which conflicts with namespace {:?}: remove it (the policy adds {}={:?}){or_overwrite}",
                 at.at("expr"),
                 scope.namespace,
                 scope.label,
                 scope.namespace,
             ));
+            return None;
+        }
+        Err(err @ ScopeError::OrMatchers { .. }) => {
+            findings.reject(format!(
+                "{}: {err} (Prometheus 2.x refuses it); write one selector per alternative joined by `or`, e.g. x{{a=\"1\"}} or x{{b=\"2\"}}, and the policy scopes each",
+                at.at("expr"),
+            ));
+            return None;
+        }
+        Err(err) => {
+            findings.reject(format!("{}: {err}", at.at("expr")));
             return None;
         }
     };

@@ -323,8 +323,14 @@ fn another_namespace_label_name_can_be_enforced() {
 
 #[test]
 fn or_matcher_groups_are_rejected_not_rewritten() {
-    let r = validate(&with_expr(json!(r#"x{a="1" or b="2"}"#)), &overwrite());
-    assert_rejected(&r, "uses `or` between matchers");
+    // The message names the real reason: no namespace matcher conflicts, and no
+    // onConflict setting would help (issue 17, row 9).
+    for settings in [overwrite(), defaults()] {
+        let r = validate(&with_expr(json!(r#"x{a="1" or b="2"}"#)), &settings);
+        assert_rejected(&r, "uses `or` between matchers, which PromQL does not support (Prometheus 2.x refuses it); write one selector per alternative joined by `or`");
+        assert!(!message(&r).contains("onConflict"), "{}", message(&r));
+        assert!(!message(&r).contains("conflicts with"), "{}", message(&r));
+    }
 }
 
 #[test]
