@@ -46,6 +46,7 @@ fn policies(kwctl: &Path, settings: &Value) -> Value {
         "tenant-alerting": {"module": module, "settings": settings, "allowedToMutate": true, "policyMode": "protect"},
         "tenant-alerting-monitor": {"module": module, "settings": settings, "allowedToMutate": true, "policyMode": "monitor"},
         "floor": {"module": format!("file://{}", annotated_floor(kwctl).display()), "settings": {}, "allowedToMutate": false},
+        "spinner": {"module": format!("file://{}", annotated_floor(kwctl).display()), "settings": {"spin": true}, "allowedToMutate": false},
     })
 }
 
@@ -161,7 +162,19 @@ fn a_request_past_the_timeout_is_answered_and_the_server_keeps_serving() {
         );
     }
     // Whichever comes first, the policy's answer or the timeout's rejection, it is an
-    // answer; and the next request is served as usual.
+    // answer. The timeout itself is shown on a module that never answers (the floor
+    // with `spin`): a rejection naming the timeout, in about the timeout.
+    let started = Instant::now();
+    let spun = review(&server, "spinner", &request("seed-prometheusrule"));
+    assert_eq!(spun["allowed"], false, "{spun}");
+    assert!(
+        spun["status"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("exceeded the allowed execution time")),
+        "{spun}"
+    );
+    assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
+    // And the next request is served as usual.
     let seed = request("seed-alertmanagerconfig");
     let next = review(&server, "tenant-alerting", &seed);
     assert_eq!(next["allowed"], true, "{next}");

@@ -15,8 +15,27 @@ pub extern "C" fn wapc_init() {
 }
 
 fn validate(payload: &[u8]) -> CallResult {
-    let _request = ValidationRequest::<serde_json::Value>::new(payload)?;
+    let request = ValidationRequest::<serde_json::Value>::new(payload)?;
+    // `{"spin": true}` never answers: the tests' way to show policy-server's timeout
+    // firing whatever the machine's speed. The benchmark's settings are `{}`.
+    if request
+        .settings
+        .get("spin")
+        .and_then(serde_json::Value::as_bool)
+        == Some(true)
+    {
+        spin();
+    }
     accept_request()
+}
+
+/// Loops until the host interrupts the instance.
+#[allow(clippy::empty_loop)]
+fn spin() -> ! {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
 }
 
 fn validate_settings(_payload: &[u8]) -> CallResult {

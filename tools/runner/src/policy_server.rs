@@ -181,6 +181,17 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+        // The readiness probe can answer before the main listener is bound (seen under
+        // load as "connection refused" on the first review): wait for that too.
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if start.elapsed() > Duration::from_secs(120) {
+                bail!(
+                    "policy-server ready but not listening on {port} after 120 s:\n{}",
+                    server.log_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         Ok(server)
     }
 
