@@ -84,3 +84,115 @@ pub fn review(
     }
     findings.into_verdict(object)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The routing decisions every review depends on, natively: whose namespace, which
+    //! are exempt, and what a near-miss namespace counts as.
+
+    use serde_json::{json, Value};
+
+    use super::review;
+    use crate::cluster::fake::FakeCluster;
+    use crate::settings::Settings;
+    use crate::verdict::Verdict;
+
+    fn rule_request(namespace: &str, expr: &str) -> Value {
+        json!({
+            "uid": "1",
+            "kind": {"group": "monitoring.coreos.com", "version": "v1", "kind": "PrometheusRule"},
+            "resource": {"group": "monitoring.coreos.com", "version": "v1", "resource": "prometheusrules"},
+            "name": "r",
+            "namespace": namespace,
+            "operation": "CREATE",
+            "userInfo": {"username": "alice"},
+            "object": {
+                "apiVersion": "monitoring.coreos.com/v1",
+                "kind": "PrometheusRule",
+                "metadata": {"name": "r", "namespace": namespace},
+                "spec": {"groups": [{"name": "g", "rules": [{"record": "r", "expr": expr}]}]},
+            }
+        })
+    }
+
+    fn verdict(request: Value, settings: &Settings) -> Verdict {
+        let request = serde_json::from_value(request).expect("a request");
+        review(request, settings, &FakeCluster::default())
+    }
+
+    #[test]
+    fn an_exempt_namespace_is_matched_whole_never_by_prefix() {
+        let request = || rule_request("user1-test", r#"x{namespace="user2-test"}"#);
+        for exempt in ["user1", "user1-tes", "user1-test-x", "ser1-test"] {
+            let settings = Settings {
+                exempt_namespaces: vec![exempt.to_owned()],
+                ..Settings::default()
+            };
+            assert!(
+                matches!(verdict(request(), &settings), Verdict::Reject { .. }),
+                "{exempt:?} exempted user1-test"
+            );
+        }
+        let settings = Settings {
+            exempt_namespaces: vec!["user1-test".to_owned()],
+            ..Settings::default()
+        };
+        assert_eq!(verdict(request(), &settings), Verdict::accept());
+    }
+
+    #[test]
+    fn a_near_miss_namespace_is_a_conflict_not_the_namespace() {
+        for near in [
+            "user1-testing",
+            "user1-tes",
+            "USER1-TEST",
+            "user1-test ",
+            " user1-test",
+        ] {
+            let expr = format!("x{{namespace={near:?}}}");
+            match verdict(rule_request("user1-test", &expr), &Settings::default()) {
+                Verdict::Reject { message } => assert!(
+                    message.contains(&format!("has matcher namespace={near:?}")),
+                    "{near:?}: {message}"
+                ),
+                other => panic!("{near:?} admitted: {other:?}"),
+            }
+        }
+        // The namespace itself is kept as written.
+        match verdict(
+            rule_request("user1-test", r#"x{namespace="user1-test"}"#),
+            &Settings::default(),
+        ) {
+            Verdict::Mutate { object, .. } => assert_eq!(
+                object["spec"]["groups"][0]["rules"][0]["expr"],
+                r#"x{namespace="user1-test"}"#
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_request_without_a_namespace_is_refused() {
+        let mut request = rule_request("", "x");
+        request["object"]["metadata"]
+            .as_object_mut()
+            .map(|m| m.remove("namespace"));
+        match verdict(request, &Settings::default()) {
+            Verdict::Reject { message } => assert_eq!(
+                message,
+                "\"PrometheusRule\" has no namespace; this policy scopes alerting to the object's namespace"
+            ),
+            other => panic!("{other:?}"),
+        }
+        // The object's own namespace counts when the request leaves it out.
+        let mut request = rule_request("", "x");
+        request["object"]["metadata"]["namespace"] = json!("user1-test");
+        match verdict(request, &Settings::default()) {
+            Verdict::Mutate { object, .. } => assert_eq!(
+                object["spec"]["groups"][0]["rules"][0]["expr"],
+                r#"x{namespace="user1-test"}"#
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+}

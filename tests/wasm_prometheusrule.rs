@@ -333,6 +333,35 @@ fn or_matcher_groups_are_rejected_not_rewritten() {
     }
 }
 
+/// Mutations that survived every test before (issue 21), on the .wasm: an exemption by
+/// prefix, a near-miss namespace taken for the namespace, a request with no namespace.
+#[test]
+fn exemptions_and_namespaces_are_matched_whole() {
+    let foreign = with_expr(json!(r#"x{namespace="user2-test"}"#));
+    for exempt in ["user1", "user1-tes", "user1-test-x"] {
+        let mut settings = defaults();
+        settings["exemptNamespaces"] = json!([exempt]);
+        assert_rejected(&validate(&foreign, &settings), "conflicts with namespace");
+    }
+    let mut settings = defaults();
+    settings["exemptNamespaces"] = json!(["user1-test"]);
+    let r = validate(&foreign, &settings);
+    assert!(r.allowed && r.patch.is_none(), "{:?}", r.status);
+
+    for near in ["user1-testing", "user1-tes", "USER1-TEST"] {
+        let r = validate(&with_expr(json!(format!("x{{namespace={near:?}}}"))), &defaults());
+        assert_rejected(&r, &format!("has matcher namespace={near:?}"));
+    }
+
+    let mut nowhere = with_expr(json!("x"));
+    nowhere["namespace"] = json!("");
+    nowhere["object"]["metadata"].as_object_mut().unwrap().remove("namespace");
+    assert_rejected(
+        &validate(&nowhere, &defaults()),
+        "\"PrometheusRule\" has no namespace",
+    );
+}
+
 #[test]
 fn deep_and_long_expressions_are_rejected_not_trapped() {
     for (expr, expected) in [
