@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: fixtures, and the real .wasm in a waPC host.
 #![allow(dead_code)]
 
+pub mod http_stub;
 pub mod kubewarden;
 pub mod operator;
 pub mod promql_gen;

@@ -158,11 +158,9 @@ fn convert_route(route: &Value, prefix: &dyn Fn(&str) -> String, v1alpha1: bool)
     Value::Object(out)
 }
 
-/// The rule file Prometheus loads for a PrometheusRule: its `spec.groups`, as the
-/// operator writes them into the rule ConfigMap.
-/// The parts of a webhook's `httpConfig` that name an address Alertmanager contacts:
-/// OAuth2 (the operator reads the client id and secret from their Secrets; fixed values
-/// stand in) and proxies.
+/// The parts of a webhook's `httpConfig` that decide which addresses Alertmanager
+/// contacts: OAuth2 (the operator reads the client id and secret from their Secrets;
+/// fixed values stand in), proxies, and `followRedirects` (`follow_redirects`).
 fn http_config(http: &Value) -> Option<Value> {
     let mut out = Map::new();
     if let Some(oauth2) = http.get("oauth2") {
@@ -176,9 +174,15 @@ fn http_config(http: &Value) -> Option<Value> {
     if let Some(proxy) = http.get("proxyUrl").or_else(|| http.get("proxyURL")) {
         out.insert("proxy_url".into(), proxy.clone());
     }
+    // Whether Alertmanager follows the listener's redirects (it does unless told not to).
+    if let Some(follow) = http.get("followRedirects").filter(|v| v.is_boolean()) {
+        out.insert("follow_redirects".into(), follow.clone());
+    }
     (!out.is_empty()).then_some(Value::Object(out))
 }
 
+/// The rule file Prometheus loads for a PrometheusRule: its `spec.groups`, as the
+/// operator writes them into the rule ConfigMap.
 pub fn rule_file(object: &Value) -> Value {
     json!({"groups": object["spec"]["groups"]})
 }
