@@ -723,17 +723,20 @@ impl RouteWalk<'_, '_> {
             reported: false,
         };
         let children = self.children(route, at, receiver.as_deref(), depth);
-        // Every matching `continue` child, then at most one that stops the search.
-        let mut continuing = Fanout::default();
+        // Every matching `continue` child, then at most one that stops the search: each
+        // such set of children is a way one alert can go, bounded with `exclusive_runs`.
         let mut best = own;
-        for (child, continues) in children {
-            if continues {
-                continuing = continuing.plus(&child);
+        let mut continuing: Vec<&Child> = Vec::new();
+        for child in &children {
+            if child.continues {
+                continuing.push(child);
             } else {
-                best = best.most(continuing.plus(&child));
+                let mut way = continuing.clone();
+                way.push(child);
+                best = best.most(exclusive_runs(&way));
             }
         }
-        best = best.most(continuing);
+        best = best.most(exclusive_runs(&continuing));
         if best.runs > 1 && !best.reported {
             self.findings.reject(format!(
                 "{at}: one alert can reach this tenant's EventListener {} times, along {}, so one drift would start {} retraining runs; remove `continue: true` so that at most one of these routes reaches the listener, or send the others to a receiver without it",
@@ -872,7 +875,7 @@ impl RouteWalk<'_, '_> {
         at: &str,
         receiver: Option<&str>,
         depth: usize,
-    ) -> Vec<(Fanout, bool)> {
+    ) -> Vec<Child> {
         let routes = match route.get_mut("routes") {
             None | Some(Value::Null) => return Vec::new(),
             Some(Value::Array(routes)) => routes,
@@ -908,11 +911,107 @@ impl RouteWalk<'_, '_> {
                     false
                 }
             };
+            let equal = equality_matchers(child);
             let fanout = self.route(child, &child_at, receiver, depth + 1);
-            out.push((fanout, continues));
+            out.push(Child {
+                fanout,
+                continues,
+                equal,
+            });
         }
         out
     }
+}
+
+/// A reviewed child route, as the fan-out bound needs it.
+struct Child {
+    fanout: Fanout,
+    continues: bool,
+    /// Its `label = value` matchers: an alert has one value per label, so two children
+    /// requiring different values of one label never both match it.
+    equal: Vec<(String, String)>,
+}
+
+/// The `name = value` matchers of a route, in both versions' shapes: `matchType: "="`,
+/// or (v1alpha1) no `matchType` and no `regex: true`.
+fn equality_matchers(route: &Map<String, Value>) -> Vec<(String, String)> {
+    let Some(matchers) = route.get("matchers").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    matchers
+        .iter()
+        .filter_map(|m| {
+            let name = m.get("name")?.as_str()?;
+            let value = m.get("value").and_then(Value::as_str).unwrap_or_default();
+            let equal = match m.get("matchType") {
+                Some(Value::String(t)) => t == "=",
+                None | Some(Value::Null) => m.get("regex") != Some(&Value::Bool(true)),
+                Some(_) => false,
+            };
+            equal.then(|| (name.to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+/// The most listener deliveries one alert can get from `way`, children it may match
+/// together. Their sum bounds it; so does, for any label, the children that do not
+/// pin the label plus the best group of those that pin it to one value (an alert has
+/// one value). The smallest of these bounds is taken, with the routes that make it.
+/// Children that never reach the listener are left out first, so the work is bounded by
+/// the listener routes.
+fn exclusive_runs(way: &[&Child]) -> Fanout {
+    let reaching: Vec<&Child> = way.iter().copied().filter(|c| c.fanout.runs > 0).collect();
+    let runs_of = |c: &&Child| c.fanout.runs;
+    let total = reaching
+        .iter()
+        .map(runs_of)
+        .fold(0usize, usize::saturating_add);
+    // (runs, the label and the value whose group is kept, when a label tightens it)
+    let mut best: (usize, Option<(&str, &str)>) = (total, None);
+    if total > 1 {
+        let mut labels: Vec<&str> = reaching
+            .iter()
+            .flat_map(|c| c.equal.iter().map(|(name, _)| name.as_str()))
+            .collect();
+        labels.sort_unstable();
+        labels.dedup();
+        for label in labels {
+            let mut free = 0usize;
+            let mut groups: Vec<(&str, usize)> = Vec::new();
+            for child in &reaching {
+                match pinned(child, label) {
+                    None => free = free.saturating_add(child.fanout.runs),
+                    Some(value) => match groups.iter_mut().find(|(v, _)| *v == value) {
+                        Some((_, n)) => *n = n.saturating_add(child.fanout.runs),
+                        None => groups.push((value, child.fanout.runs)),
+                    },
+                }
+            }
+            if let Some((value, group)) = groups.into_iter().max_by_key(|(_, n)| *n) {
+                let bound = free.saturating_add(group);
+                if bound < best.0 {
+                    best = (bound, Some((label, value)));
+                }
+            }
+        }
+    }
+    let chosen = reaching.iter().filter(|c| match best.1 {
+        None => true,
+        Some((label, value)) => pinned(c, label).is_none_or(|v| v == value),
+    });
+    let mut fanout = chosen.fold(Fanout::default(), |acc, c| acc.plus(&c.fanout));
+    fanout.runs = best.0;
+    fanout.reported = reaching.iter().any(|c| c.fanout.reported);
+    fanout
+}
+
+/// The value `child` requires of `label`, if it pins one.
+fn pinned<'c>(child: &'c Child, label: &str) -> Option<&'c str> {
+    child
+        .equal
+        .iter()
+        .find(|(name, _)| name == label)
+        .map(|(_, value)| value.as_str())
 }
 
 #[cfg(test)]
@@ -1136,6 +1235,38 @@ mod tests {
             {"receiver": "listener"},
         ]);
         rejected(review(routed(inherited)));
+
+        // Routes that pin one label to different values never match one alert together.
+        let exclusive = |m: &str, v: &str| json!({"name": m, "value": v, "matchType": "="});
+        let severities = json!([
+            {"receiver": "listener", "continue": true, "matchers": [exclusive("severity", "critical")]},
+            {"receiver": "listener", "continue": true, "matchers": [exclusive("severity", "warning")]},
+            {"receiver": "listener", "matchers": [exclusive("severity", "info"), exclusive("team", "a")]},
+        ]);
+        let verdict = review(routed(severities));
+        assert!(!matches!(verdict, Verdict::Reject { .. }), "{verdict:?}");
+        // ... but a route that does not pin the label can match beside any of them.
+        let open = json!([
+            {"receiver": "listener", "continue": true, "matchers": [exclusive("severity", "critical")]},
+            {"receiver": "listener", "continue": true, "matchers": [exclusive("team", "a")]},
+        ]);
+        let m = rejected(review(routed(open)));
+        assert!(
+            m.contains("2 times, along spec.route.routes[0], spec.route.routes[1]"),
+            "{m}"
+        );
+        // Two routes pinning the same value still add up (v1alpha1's shape too).
+        let same = json!([
+            {"receiver": "listener", "continue": true, "matchers": [{"name": "severity", "value": "critical"}]},
+            {"receiver": "listener", "matchers": [{"name": "severity", "value": "critical", "regex": false}]},
+        ]);
+        rejected(review(routed(same)));
+        // A regex pins nothing.
+        let regex = json!([
+            {"receiver": "listener", "continue": true, "matchers": [{"name": "severity", "value": "critical", "matchType": "=~"}]},
+            {"receiver": "listener", "matchers": [exclusive("severity", "warning")]},
+        ]);
+        rejected(review(routed(regex)));
 
         for (name, routes) in [
             (
