@@ -24,8 +24,12 @@ pub enum ParseRefusal {
         bound: usize,
     },
     Syntax(String),
-    /// The text cannot be edited in place and must not be reprinted (why).
+    /// The policy cannot prove an in-place edit of the text (why, and the selectors to
+    /// write); it never stores text it did not prove.
     NotEditable(String),
+    /// A completion would compare something that is not an instant vector with a number
+    /// (what it is, and what to compare instead).
+    NotComparable(String),
     /// A number the parser would turn into a duration or an `@` timestamp is out of
     /// Prometheus's range (and some of them panic promql-parser): checked by
     /// [`crate::promql_numbers::check_numbers`] before parsing.
@@ -36,6 +40,14 @@ pub enum ParseRefusal {
         role: &'static str,
         /// The limit, and what to write instead.
         limit: &'static str,
+    },
+    /// promql-parser reads it, Prometheus (2.42, plus the `prometheusFeatures` flags)
+    /// refuses it: checked by [`crate::prometheus_dialect`].
+    NotPrometheus {
+        /// The construct, where it is and why Prometheus refuses it.
+        what: String,
+        /// What to write instead.
+        instead: String,
     },
 }
 
@@ -53,9 +65,11 @@ impl std::fmt::Display for ParseRefusal {
             ),
             ParseRefusal::Syntax(msg) => write!(f, "expression does not parse: {msg}"),
             ParseRefusal::NotEditable(why) => write!(f, "expression cannot be scoped: {why}"),
+            ParseRefusal::NotComparable(why) => f.write_str(why),
             ParseRefusal::NumberOutOfRange { text, role, limit } => {
                 write!(f, "the {role} `{text}` is out of range: {limit}")
             }
+            ParseRefusal::NotPrometheus { what, instead } => write!(f, "{what}; {instead}"),
         }
     }
 }

@@ -174,10 +174,34 @@ impl Completion for DefaultComparison {
             DefaultComparison::Outside(lo, hi) => format!("{core} < {lo} or {core} > {hi}"),
         }
     }
+
+    /// Drift below: the window's lowest value; above: its highest; a band: its mean.
+    fn over_time(&self) -> &'static str {
+        match self {
+            DefaultComparison::Below(_) => "min_over_time",
+            DefaultComparison::Above(_) => "max_over_time",
+            DefaultComparison::Outside(..) => "avg_over_time",
+        }
+    }
 }
 
 /// Checks an alerting rule's (already scoped) expression.
 pub fn check_alert(expr: &Expr, catalog: &dyn Catalog) -> DriftCheck {
+    // Every comparison in it first, wrapped ones included: a bare selector's completion
+    // must not admit a comparison that the completed expression, sent back, is refused
+    // for (`topk(scalar(m > bool 0.5), m)` completed to `... < 0.05`).
+    let mut problems = Vec::new();
+    // Past the depth bound nothing more is checked; the parse bound refuses such trees.
+    let _ = walk(expr, &mut |node| {
+        if let Expr::Binary(b) = node {
+            if b.op.is_comparison_operator() {
+                check_comparison(b.op.id(), &b.lhs, &b.rhs, catalog, &mut problems);
+            }
+        }
+    });
+    if !problems.is_empty() {
+        return DriftCheck::Problems(problems);
+    }
     // A bare selector (through meaning-preserving wrappers) fires whenever it exists.
     if let Some((name, metric)) = catalog_metric(expr, catalog) {
         let comparison = match (metric.direction, metric.threshold, metric.band) {
@@ -191,20 +215,7 @@ pub fn check_alert(expr: &Expr, catalog: &dyn Catalog) -> DriftCheck {
             metric: name.to_owned(),
         };
     }
-    let mut problems = Vec::new();
-    // Past the depth bound nothing more is checked; the parse bound refuses such trees.
-    let _ = walk(expr, &mut |node| {
-        if let Expr::Binary(b) = node {
-            if b.op.is_comparison_operator() {
-                check_comparison(b.op.id(), &b.lhs, &b.rhs, catalog, &mut problems);
-            }
-        }
-    });
-    if problems.is_empty() {
-        DriftCheck::Fine
-    } else {
-        DriftCheck::Problems(problems)
-    }
+    DriftCheck::Fine
 }
 
 fn check_comparison(
@@ -370,6 +381,36 @@ fn symbol(op: TokenId) -> &'static str {
         o if o == token::T_GTE => ">=",
         o if o == token::T_EQLC => "==",
         _ => "!=",
+    }
+}
+
+#[cfg(test)]
+mod completion_tests {
+    use super::*;
+    use promql_parser::parser::parse;
+
+    struct BuiltIn;
+    impl Catalog for BuiltIn {
+        fn lookup(&self, metric: &str) -> Option<Cow<'_, DriftMetric>> {
+            built_in(metric).map(Cow::Owned)
+        }
+    }
+
+    /// Found by fuzzing the .wasm: the completed expression was refused when sent back.
+    #[test]
+    fn a_bare_selector_with_a_wrong_way_comparison_inside_is_refused_not_completed() {
+        let e = parse("topk(scalar(trustyai_meanshift > bool 0.5), trustyai_meanshift)").unwrap();
+        match check_alert(&e, &BuiltIn) {
+            DriftCheck::Problems(p) => {
+                assert!(p[0].contains("would fire when there is no drift"), "{p:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = parse("topk(1, trustyai_meanshift)").unwrap();
+        assert!(matches!(
+            check_alert(&e, &BuiltIn),
+            DriftCheck::Completed { .. }
+        ));
     }
 }
 

@@ -5,7 +5,8 @@
 //! string spelling all stay. Selectors are located with promql-parser's own lexer (the
 //! one its parser reads), matched to the tree's selectors in order, and edited by byte
 //! span. An edit is only used once the edited text parses to exactly the tree-scoped
-//! expression; anything else falls back to the canonical reprint, with a warning.
+//! expression; an edit that cannot be proven is refused with the selectors to write.
+//! Nothing is ever reprinted from the tree.
 //!
 //! The lexer also bounds the parser: nesting is counted on the same token stream the
 //! parser reads, so no comment or string trick can hide depth from the bound.
@@ -13,13 +14,15 @@
 //! Regex matchers are never run by this policy, so they are not compiled either: before
 //! parsing, each `=~`/`!~` on a label other than the namespace label and `__name__` is
 //! masked to `= `/`!=` (same length, so every span stays valid), and its value is
-//! checked with `regex-syntax` alone.
+//! checked as Go's RE2 (Prometheus) judges it: `regex-syntax`'s AST parser alone (no
+//! translation, so no Unicode case-folding cost), plus the rules where Go is stricter.
 
 use std::borrow::Cow;
 
 use lrpar::{Lexeme, Lexer};
 use promql_parser::label::Matcher;
 use promql_parser::parser::token::{self, TokenId};
+use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{self, Expr, VectorSelector};
 
 use crate::bounded_parse::{ParseRefusal, MAX_EXPR_BYTES, MAX_TREE_DEPTH};
@@ -129,6 +132,8 @@ pub fn bounded_tokens(text: &str) -> Result<Vec<Token>, ParseRefusal> {
     }
     // Durations and `@` timestamps the parser would convert (some would panic it).
     check_numbers(text, &tokens)?;
+    // What Prometheus's lexer and grammar refuse where promql-parser reads it.
+    crate::prometheus_dialect::check_text(text, &tokens)?;
     Ok(tokens)
 }
 
@@ -257,11 +262,20 @@ struct Item {
     separator: Option<Token>,
 }
 
-/// Every selector in the text, in order. Identifiers are selectors unless they name a
-/// function (followed by `(`) or a label in a grouping list (`by (...)`, `on (...)`).
+/// Every selector in the text, in order.
+///
+/// promql-parser lexes a word by what it spells, not where it stands: `sum`, `offset`,
+/// `by`, `and`, `start`… come out as keyword tokens, and its grammar takes many of them
+/// back as metric names (`metric_identifier`). So a word is a selector's name when its
+/// token kind can name a metric ([`can_name_metric`]), it stands where an operand starts
+/// (the token before it ends no operand: `x offset 5m` is a modifier, `1 + offset` a
+/// metric), and it is not called (`sum(`, `sum by (`). Label lists (`by (...)`,
+/// `on (...)`) are skipped whole; their `)` ends no operand.
 fn selector_sites(tokens: &[Token]) -> Vec<Site> {
     let next_is = |i: usize, id: TokenId| tokens.get(i + 1).is_some_and(|t| t.id == id);
     let mut sites = Vec::new();
+    // Whether the previous token ends an operand (then a keyword is an operator).
+    let mut after_operand = false;
     let mut i = 0;
     while i < tokens.len() {
         let t = tokens[i];
@@ -280,9 +294,13 @@ fn selector_sites(tokens: &[Token]) -> Vec<Site> {
                     i += 1;
                 }
                 i += 1;
+                after_operand = false;
             }
-            token::T_IDENTIFIER | token::T_METRIC_IDENTIFIER
-                if !next_is(i, token::T_LEFT_PAREN) =>
+            id if can_name_metric(id)
+                && !after_operand
+                && !next_is(i, token::T_LEFT_PAREN)
+                && !(is_aggregation(id)
+                    && (next_is(i, token::T_BY) || next_is(i, token::T_WITHOUT))) =>
             {
                 let (braces, after) = if next_is(i, token::T_LEFT_BRACE) {
                     let (braces, after) = braces_at(tokens, i + 1);
@@ -295,6 +313,7 @@ fn selector_sites(tokens: &[Token]) -> Vec<Site> {
                     braces,
                 });
                 i = after;
+                after_operand = true;
             }
             token::T_LEFT_BRACE => {
                 let (braces, after) = braces_at(tokens, i);
@@ -303,11 +322,81 @@ fn selector_sites(tokens: &[Token]) -> Vec<Site> {
                     braces: Some(braces),
                 });
                 i = after;
+                after_operand = true;
             }
-            _ => i += 1,
+            id => {
+                after_operand = matches!(
+                    id,
+                    token::T_RIGHT_PAREN
+                        | token::T_RIGHT_BRACKET
+                        | token::T_RIGHT_BRACE
+                        | token::T_NUMBER
+                        | token::T_STRING
+                        | token::T_DURATION
+                        | token::T_IDENTIFIER
+                        | token::T_METRIC_IDENTIFIER
+                );
+                i += 1;
+            }
         }
     }
     sites
+}
+
+/// Token kinds promql-parser's grammar accepts as a metric name (its
+/// `metric_identifier` rule): identifiers, and keywords spelled like one.
+fn can_name_metric(id: TokenId) -> bool {
+    matches!(
+        id,
+        token::T_IDENTIFIER
+            | token::T_METRIC_IDENTIFIER
+            | token::T_AVG
+            | token::T_BOTTOMK
+            | token::T_BY
+            | token::T_COUNT
+            | token::T_COUNT_VALUES
+            | token::T_FILL
+            | token::T_FILL_LEFT
+            | token::T_FILL_RIGHT
+            | token::T_GROUP
+            | token::T_LAND
+            | token::T_LOR
+            | token::T_LUNLESS
+            | token::T_MAX
+            | token::T_MIN
+            | token::T_OFFSET
+            | token::T_QUANTILE
+            | token::T_STDDEV
+            | token::T_STDVAR
+            | token::T_SUM
+            | token::T_TOPK
+            | token::T_LIMITK
+            | token::T_LIMIT_RATIO
+            | token::T_WITHOUT
+            | token::T_START
+            | token::T_END
+    )
+}
+
+/// Aggregation keywords (`sum by (a) (x)` aggregates; `sum` alone is a metric).
+fn is_aggregation(id: TokenId) -> bool {
+    matches!(
+        id,
+        token::T_AVG
+            | token::T_BOTTOMK
+            | token::T_COUNT
+            | token::T_COUNT_VALUES
+            | token::T_GROUP
+            | token::T_MAX
+            | token::T_MIN
+            | token::T_QUANTILE
+            | token::T_STDDEV
+            | token::T_STDVAR
+            | token::T_SUM
+            | token::T_TOPK
+            | token::T_LIMITK
+            | token::T_LIMIT_RATIO
+    )
 }
 
 /// The matchers in the braces opening at `tokens[open]`, and the index after `}`.
@@ -488,8 +577,22 @@ fn selector_edits(
 
 /// A comparison added to the whole expression (a drift alert's default threshold).
 pub trait Completion {
-    /// The completed expression around `core`, the expression itself.
+    /// The completed expression around `core`, the expression itself. It may hold
+    /// `core` more than once (a band: `core < lo or core > hi`).
     fn render(&self, core: &str) -> String;
+
+    /// The `*_over_time` function that makes a range vector comparable for this
+    /// completion, for the message refusing one.
+    fn over_time(&self) -> &'static str {
+        "min_over_time"
+    }
+}
+
+/// How many times `completion` writes the core, and the bytes it adds around them.
+fn completion_shape(completion: &dyn Completion) -> (usize, usize) {
+    let around = completion.render("").len();
+    let copies = completion.render("x").len().saturating_sub(around);
+    (copies, around)
 }
 
 /// Stands for the expression in a completion's skeleton.
@@ -517,17 +620,26 @@ pub struct Expression<'t> {
     completion: Option<Box<dyn Completion + 't>>,
 }
 
-/// The text to store, and why it had to be reprinted, if it was.
+/// The text to store: the author's, edited in place and proven.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rewritten {
     pub text: String,
-    pub reprinted: Option<String>,
 }
 
 impl<'t> Expression<'t> {
     /// Lexes, bounds and parses `text`. Regex matchers other than on the scope's label
     /// are checked for syntax but not compiled.
     pub fn parse(text: &'t str, scope: Scope<'t>) -> Result<Self, ParseRefusal> {
+        Self::parse_for(text, scope, crate::prometheus_dialect::Features::NONE)
+    }
+
+    /// [`Expression::parse`], judged by Prometheus with `features` (the setting
+    /// `prometheusFeatures`; see `prometheus_dialect`).
+    pub fn parse_for(
+        text: &'t str,
+        scope: Scope<'t>,
+        features: crate::prometheus_dialect::Features,
+    ) -> Result<Self, ParseRefusal> {
         let tokens = bounded_tokens(text)?;
         let masked_text = match mask_regex_matchers(text, &tokens) {
             Cow::Owned(masked) => Some(masked),
@@ -535,6 +647,7 @@ impl<'t> Expression<'t> {
         };
         let tree =
             parser::parse(masked_text.as_deref().unwrap_or(text)).map_err(ParseRefusal::Syntax)?;
+        crate::prometheus_dialect::check_tree(&tree, features)?;
         let aligned = aligned_matchers(text, &tokens, &tree);
         if masked_text.is_some() {
             check_masked_regexes(text, &tree, aligned.as_deref(), scope.label)?;
@@ -574,21 +687,20 @@ impl<'t> Expression<'t> {
         })
     }
 
-    /// The parser's own reading of a text with no regex matcher: for the reprint.
-    fn parse_plain(text: &'t str, scope: Scope<'t>) -> Result<Self, ParseRefusal> {
-        let tree = parser::parse(text).map_err(ParseRefusal::Syntax)?;
-        Ok(Expression {
-            text,
-            scope,
-            tree,
-            sites: None,
-            masked_text: None,
-            span: (0, text.len()),
-            matcher_text: Vec::new(),
-            masked_at: Some(Vec::new()),
-            changes: ScopeChanges::default(),
-            completion: None,
-        })
+    /// Bytes of regex matcher text (`a=~"…"`) in the expression, for the per-object
+    /// bound; every matcher counts when they could not be aligned.
+    pub fn regex_bytes(&self) -> usize {
+        let span = |(start, end): (usize, usize)| end.saturating_sub(start);
+        match &self.masked_at {
+            Some(masked) => self
+                .matcher_text
+                .iter()
+                .filter(|(at, _)| masked.binary_search(at).is_ok())
+                .map(|(_, s)| span(*s))
+                .sum(),
+            None if self.masked_text.is_some() => self.text.len(),
+            None => 0,
+        }
     }
 
     /// The author's text of the matcher at (selector, matcher), if known.
@@ -651,7 +763,29 @@ impl<'t> Expression<'t> {
     }
 
     /// Wraps the expression in `completion`, on the tree now and in the text later.
+    /// Only an instant vector can be compared with a number: any other type is refused
+    /// here, with what to write instead, before any text is made.
     pub fn complete(&mut self, completion: Box<dyn Completion + 't>) -> Result<(), ParseRefusal> {
+        let core = &self.text[self.span.0..self.span.1];
+        let what = match (&self.tree, self.tree.value_type()) {
+            (_, ValueType::Vector) => None,
+            (Expr::Subquery(_), _) => Some("a range vector (a subquery)"),
+            (_, ValueType::Matrix) => Some("a range vector"),
+            (_, ValueType::Scalar) => Some("a scalar"),
+            (_, ValueType::String) => Some("a string"),
+        };
+        if let Some(what) = what {
+            let instead = match self.tree.value_type() {
+                ValueType::Matrix => format!(
+                    "compare an instant vector such as {}({core}) instead",
+                    completion.over_time()
+                ),
+                _ => "compare an instant vector (a selector of the metric) instead".to_owned(),
+            };
+            return Err(ParseRefusal::NotComparable(format!(
+                "{core} is {what}; {instead}"
+            )));
+        }
         let skeleton = parse_bounded_text(&completion.render(CORE))?;
         self.tree = substitute_core(skeleton, &self.tree)?;
         self.completion = Some(completion);
@@ -662,23 +796,25 @@ impl<'t> Expression<'t> {
         self.changes.any() || self.completion.is_some()
     }
 
-    /// The text to store: the author's, edited in place when the edit is proven, else
-    /// the canonical reprint with the reason.
+    /// The text to store: the author's, edited in place and proven (it parses to exactly
+    /// the scoped tree, and grew by no more than [`Self::growth_bound`]). An edit that
+    /// cannot be proven is refused with the selectors to write; nothing is reprinted.
     pub fn rewrite(&self) -> Result<Rewritten, ParseRefusal> {
         match self.edit_in_place() {
-            Ok(text) => Ok(Rewritten {
-                text,
-                reprinted: None,
-            }),
-            Err(why) => Ok(Rewritten {
-                text: self.reprint().map_err(|e| match e {
-                    ParseRefusal::NotEditable(how) => {
-                        ParseRefusal::NotEditable(format!("{why}, and {how}"))
-                    }
-                    other => other,
-                })?,
-                reprinted: Some(why),
-            }),
+            Ok(text) if text.len() > MAX_EXPR_BYTES => Err(ParseRefusal::NotEditable(format!(
+                "scoped{} it would be {} bytes, over the {MAX_EXPR_BYTES}-byte limit, so the object could not be updated again; shorten it",
+                if self.completion.is_some() {
+                    " and with its default comparison"
+                } else {
+                    ""
+                },
+                text.len()
+            ))),
+            Ok(text) => Ok(Rewritten { text }),
+            Err(why) => Err(ParseRefusal::NotEditable(format!(
+                "{why}; {}",
+                self.what_to_write()
+            ))),
         }
     }
 
@@ -686,12 +822,12 @@ impl<'t> Expression<'t> {
         let sites = self
             .sites
             .as_ref()
-            .ok_or("its selectors could not be located in the text")?;
+            .ok_or("the policy could not locate its selectors in the text")?;
         let edits = selector_edits(sites, &self.changes.edits, &self.scope);
         // Every edit lies inside the expression's span, so its end moves by their sum.
-        let growth: usize = edits.iter().map(|(_, _, r)| r.len()).sum();
+        let inserted: usize = edits.iter().map(|(_, _, r)| r.len()).sum();
         let removed: usize = edits.iter().map(|(start, end, _)| end - start).sum();
-        let (first, last) = (self.span.0, self.span.1 + growth - removed);
+        let (first, last) = (self.span.0, self.span.1 + inserted - removed);
         let complete = |edited: String| match &self.completion {
             Some(c) => format!(
                 "{}{}{}",
@@ -710,43 +846,110 @@ impl<'t> Expression<'t> {
             None => parser::parse(&text)?,
         };
         if parsed != self.tree {
-            return Err("the edited text did not parse to the scoped expression".to_owned());
+            return Err("the policy could not prove its edit of the text".to_owned());
         }
         if text.len() > self.text.len() + self.growth_bound() {
-            return Err("the edited text grew more than the inserted matchers".to_owned());
+            return Err(
+                "the edited text grew more than the inserted matchers and the completion"
+                    .to_owned(),
+            );
         }
         Ok(text)
     }
 
-    /// Most bytes the edits may add: one matcher per selector, and the completion.
-    fn growth_bound(&self) -> usize {
-        let matcher = self.scope.label.len() + self.scope.namespace.len() + 8;
-        let selectors = self.changes.edits.len();
-        let completion = self
-            .completion
-            .as_ref()
-            .map_or(0, |c| c.render("").len() + self.text.len());
-        matcher * selectors + completion
+    /// Most bytes the edits may add: one matcher and its separator (`{label="N"}` or
+    /// `label="N", `) per selector edited, in every copy of the expression the
+    /// completion writes; the completion's own text; and its extra copies of the
+    /// author's expression (a band writes it twice: `core < lo or core > hi`).
+    pub fn growth_bound(&self) -> usize {
+        let matcher = self.scope.label.len() + self.scope.namespace.len() + 5;
+        let edited = self
+            .changes
+            .edits
+            .iter()
+            .filter(|e| **e != SelectorEdit::Keep)
+            .count();
+        let (copies, around) = self.completion.as_deref().map_or((1, 0), completion_shape);
+        let core = self.span.1 - self.span.0;
+        copies * matcher * edited + around + copies.saturating_sub(1) * core
     }
 
-    /// promql-parser's canonical form of the scoped expression. An expression with regex
-    /// matchers is not reprinted: that would compile them, at a cost without bound.
-    fn reprint(&self) -> Result<String, ParseRefusal> {
-        if self.masked_text.is_some() {
-            return Err(ParseRefusal::NotEditable(format!(
-                "reprinting it would compile its regular expressions; add {}=\"{}\" to every selector yourself",
-                self.scope.label, self.scope.namespace
-            )));
+    /// What to write so that the policy has nothing to edit: each selector that needed
+    /// an edit, scoped (its matchers as the author wrote them), and the completion.
+    fn what_to_write(&self) -> String {
+        const SHOWN: usize = 5;
+        let exact = format!("{}=\"{}\"", self.scope.label, self.scope.namespace);
+        let Some(selectors) = selectors(&self.tree) else {
+            return format!("add {exact} to every selector");
+        };
+        let wanted: Vec<String> = selectors
+            .iter()
+            .zip(&self.changes.edits)
+            .enumerate()
+            .filter(|(_, (_, edit))| **edit != SelectorEdit::Keep)
+            .map(|(s, (vs, edit))| self.suggested_selector(s, vs, *edit, &exact))
+            .collect();
+        let mut out = match wanted.len() {
+            0 => String::new(),
+            n if n > SHOWN => format!(
+                "write the selectors scoped: {} (and {} more)",
+                wanted[..SHOWN].join(", "),
+                n - SHOWN
+            ),
+            _ => format!("write the selectors scoped: {}", wanted.join(", ")),
+        };
+        if let Some(completion) = &self.completion {
+            if !out.is_empty() {
+                out.push_str("; ");
+            }
+            out.push_str(&format!(
+                "write the comparison yourself: {}",
+                completion.render("<expression>")
+            ));
         }
-        let mut plain = Self::parse_plain(self.text, self.scope)?;
-        plain
-            .scope()
-            .map_err(|e| ParseRefusal::Syntax(e.to_string()))?;
-        let printed = plain.tree.to_string();
-        Ok(match &self.completion {
-            Some(completion) => completion.render(&printed),
-            None => printed,
-        })
+        out
+    }
+
+    /// Selector `s` as it should be written: its name, the namespace matcher first (or
+    /// where the label's first matcher stood), and the author's other matchers as written.
+    fn suggested_selector(
+        &self,
+        s: usize,
+        vs: &VectorSelector,
+        edit: SelectorEdit,
+        exact: &str,
+    ) -> String {
+        let name = vs.name.as_deref().unwrap_or("");
+        let written: Vec<&str> = self
+            .matcher_text
+            .iter()
+            .filter(|((sel, _), _)| *sel == s)
+            .map(|(_, (start, end))| &self.text[*start..*end])
+            .collect();
+        let written_count = vs.matchers.matchers.len() - usize::from(edit == SelectorEdit::Add);
+        if written.len() != written_count && edit == SelectorEdit::Add {
+            return format!("add {exact} to {name}{{…}}");
+        }
+        let on_label = |m: &&str| {
+            let label: String = m
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            label == self.scope.label
+        };
+        let mut matchers: Vec<&str> = Vec::new();
+        match edit {
+            SelectorEdit::Add => {
+                matchers.push(exact);
+                matchers.extend(&written);
+            }
+            _ => {
+                let first = written.iter().position(on_label).unwrap_or(0);
+                matchers.extend(written.iter().filter(|m| !on_label(m)));
+                matchers.insert(first.min(matchers.len()), exact);
+            }
+        }
+        format!("{name}{{{}}}", matchers.join(", "))
     }
 }
 
@@ -778,16 +981,465 @@ fn substitute_core(mut skeleton: Expr, core: &Expr) -> Result<Expr, ParseRefusal
     Ok(skeleton)
 }
 
-/// Whether `value` is a regular expression as promql-parser reads a matcher's (anchored),
-/// by its syntax alone. As in Go, a `{` that starts no repetition is a literal.
+/// Whether `value` is a regular expression Prometheus accepts (Go's `regexp/syntax`
+/// with Perl flags), by its syntax alone: `regex-syntax`'s AST parser (linear, no
+/// Unicode tables, no case folding), then [`go_rules`] where Go is stricter than Rust.
+/// As in Go, a `{` that starts no repetition is a literal, and `\0`-`\7` are octal.
 fn regex_syntax_check(value: &str) -> Result<(), String> {
     let parse = |re: &str| {
-        regex_syntax::Parser::new()
-            .parse(&format!("^(?:{re})$"))
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        regex_syntax::ast::parse::ParserBuilder::new()
+            .octal(true)
+            .build()
+            .parse(re)
+            .map_err(|e| e.kind().to_string())
     };
-    parse(value).or_else(|first| parse(&literal_braces(value)).map_err(|_| first))
+    let escaped;
+    let (source, ast) = match parse(value) {
+        Ok(ast) => (value, ast),
+        Err(first) => {
+            escaped = literal_braces(value);
+            (escaped.as_str(), parse(&escaped).map_err(|_| first)?)
+        }
+    };
+    go_rules(source, &ast)?;
+    if go_size(&ast) > GO_MAX_SIZE {
+        return Err(format!(
+            "expression too large: Go compiles it to more than {GO_MAX_SIZE} instructions"
+        ));
+    }
+    Ok(())
+}
+
+/// Go's `maxRepeat`: the largest count in `x{n,m}`, and of nested counts multiplied.
+const GO_MAX_REPEAT: u32 = 1000;
+/// Go's `maxSize`: 128 MiB of 40-byte instructions.
+const GO_MAX_SIZE: u64 = (128 << 20) / 40;
+
+/// Go's general categories, as `\pL` or `\p{Lu}` (exact spelling: older Go matches names
+/// exactly, newer Go also loosely; the exact name is valid in both).
+const GO_CATEGORIES: [&str; 37] = [
+    "C", "Cc", "Cf", "Co", "Cs", "L", "Ll", "Lm", "Lo", "Lt", "Lu", "M", "Mc", "Me", "Mn", "N",
+    "Nd", "Nl", "No", "P", "Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "S", "Sc", "Sk", "Sm", "So",
+    "Z", "Zl", "Zp", "Zs", "Any",
+];
+
+/// Go's Unicode script names (package unicode, Unicode 15), sorted.
+const GO_SCRIPTS: [&str; 163] = [
+    "Adlam",
+    "Ahom",
+    "Anatolian_Hieroglyphs",
+    "Arabic",
+    "Armenian",
+    "Avestan",
+    "Balinese",
+    "Bamum",
+    "Bassa_Vah",
+    "Batak",
+    "Bengali",
+    "Bhaiksuki",
+    "Bopomofo",
+    "Brahmi",
+    "Braille",
+    "Buginese",
+    "Buhid",
+    "Canadian_Aboriginal",
+    "Carian",
+    "Caucasian_Albanian",
+    "Chakma",
+    "Cham",
+    "Cherokee",
+    "Chorasmian",
+    "Common",
+    "Coptic",
+    "Cuneiform",
+    "Cypriot",
+    "Cypro_Minoan",
+    "Cyrillic",
+    "Deseret",
+    "Devanagari",
+    "Dives_Akuru",
+    "Dogra",
+    "Duployan",
+    "Egyptian_Hieroglyphs",
+    "Elbasan",
+    "Elymaic",
+    "Ethiopic",
+    "Georgian",
+    "Glagolitic",
+    "Gothic",
+    "Grantha",
+    "Greek",
+    "Gujarati",
+    "Gunjala_Gondi",
+    "Gurmukhi",
+    "Han",
+    "Hangul",
+    "Hanifi_Rohingya",
+    "Hanunoo",
+    "Hatran",
+    "Hebrew",
+    "Hiragana",
+    "Imperial_Aramaic",
+    "Inherited",
+    "Inscriptional_Pahlavi",
+    "Inscriptional_Parthian",
+    "Javanese",
+    "Kaithi",
+    "Kannada",
+    "Katakana",
+    "Kawi",
+    "Kayah_Li",
+    "Kharoshthi",
+    "Khitan_Small_Script",
+    "Khmer",
+    "Khojki",
+    "Khudawadi",
+    "Lao",
+    "Latin",
+    "Lepcha",
+    "Limbu",
+    "Linear_A",
+    "Linear_B",
+    "Lisu",
+    "Lycian",
+    "Lydian",
+    "Mahajani",
+    "Makasar",
+    "Malayalam",
+    "Mandaic",
+    "Manichaean",
+    "Marchen",
+    "Masaram_Gondi",
+    "Medefaidrin",
+    "Meetei_Mayek",
+    "Mende_Kikakui",
+    "Meroitic_Cursive",
+    "Meroitic_Hieroglyphs",
+    "Miao",
+    "Modi",
+    "Mongolian",
+    "Mro",
+    "Multani",
+    "Myanmar",
+    "Nabataean",
+    "Nag_Mundari",
+    "Nandinagari",
+    "New_Tai_Lue",
+    "Newa",
+    "Nko",
+    "Nushu",
+    "Nyiakeng_Puachue_Hmong",
+    "Ogham",
+    "Ol_Chiki",
+    "Old_Hungarian",
+    "Old_Italic",
+    "Old_North_Arabian",
+    "Old_Permic",
+    "Old_Persian",
+    "Old_Sogdian",
+    "Old_South_Arabian",
+    "Old_Turkic",
+    "Old_Uyghur",
+    "Oriya",
+    "Osage",
+    "Osmanya",
+    "Pahawh_Hmong",
+    "Palmyrene",
+    "Pau_Cin_Hau",
+    "Phags_Pa",
+    "Phoenician",
+    "Psalter_Pahlavi",
+    "Rejang",
+    "Runic",
+    "Samaritan",
+    "Saurashtra",
+    "Sharada",
+    "Shavian",
+    "Siddham",
+    "SignWriting",
+    "Sinhala",
+    "Sogdian",
+    "Sora_Sompeng",
+    "Soyombo",
+    "Sundanese",
+    "Syloti_Nagri",
+    "Syriac",
+    "Tagalog",
+    "Tagbanwa",
+    "Tai_Le",
+    "Tai_Tham",
+    "Tai_Viet",
+    "Takri",
+    "Tamil",
+    "Tangsa",
+    "Tangut",
+    "Telugu",
+    "Thaana",
+    "Thai",
+    "Tibetan",
+    "Tifinagh",
+    "Tirhuta",
+    "Toto",
+    "Ugaritic",
+    "Vai",
+    "Vithkuqi",
+    "Wancho",
+    "Warang_Citi",
+    "Yezidi",
+    "Yi",
+    "Zanabazar_Square",
+];
+
+/// Go's rules where they are stricter than `regex-syntax`'s (from Go's
+/// `regexp/syntax/parse.go`): no repetition operator applied directly to another
+/// (`a**`, `a*+`, `a+?+`, `a{2}*`; `(a*)*` is fine), counts up to 1000 and nested `{}`
+/// counts multiplying to at most 1000, only the flags `i m s U`, capture names of
+/// `[A-Za-z0-9_]`, no `\u`/`\U` escapes, no single-digit `\1`-`\7` (a backreference),
+/// and Unicode classes named as Go's tables name them. `source` is what `ast` spans.
+fn go_rules(source: &str, ast: &regex_syntax::ast::Ast) -> Result<(), String> {
+    use regex_syntax::ast::{
+        Ast, ClassSet, ClassSetItem, ClassUnicodeKind, Flag, FlagsItemKind, GroupKind,
+        HexLiteralKind, LiteralKind,
+    };
+    let text = |span: &regex_syntax::ast::Span| {
+        source
+            .get(span.start.offset..span.end.offset)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let check_flags = |flags: &regex_syntax::ast::Flags| {
+        for item in &flags.items {
+            if let FlagsItemKind::Flag(Flag::Unicode | Flag::CRLF | Flag::IgnoreWhitespace) =
+                item.kind
+            {
+                return Err(format!(
+                    "invalid or unsupported Perl syntax `{}`: Go knows only the flags i, m, s and U",
+                    text(&flags.span)
+                ));
+            }
+        }
+        Ok(())
+    };
+    let check_unicode = |class: &regex_syntax::ast::ClassUnicode| {
+        let name = match &class.kind {
+            ClassUnicodeKind::OneLetter(c) => c.to_string(),
+            ClassUnicodeKind::Named(name) => name.trim_start_matches('^').to_owned(),
+            ClassUnicodeKind::NamedValue { .. } => String::new(),
+        };
+        if GO_CATEGORIES.contains(&name.as_str())
+            || GO_SCRIPTS.binary_search(&name.as_str()).is_ok()
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "invalid character class range `{}`: Go knows Any, the general categories (L, Lu, N…) and the script names (Greek, Latin…), spelled exactly",
+                text(&class.span)
+            ))
+        }
+    };
+    // Explicit stack: regex-syntax bounds nesting (250) but this walk needs no recursion.
+    let mut stack: Vec<&Ast> = vec![ast];
+    let mut classes: Vec<&ClassSet> = Vec::new();
+    while let Some(node) = stack.pop() {
+        match node {
+            Ast::Repetition(rep) => {
+                if let Ast::Repetition(inner) = rep.ast.as_ref() {
+                    let span = regex_syntax::ast::Span::new(inner.op.span.start, rep.op.span.end);
+                    return Err(format!(
+                        "invalid nested repetition operator `{}`: Go allows one repetition operator per expression; group it first, e.g. (x*)+",
+                        text(&span)
+                    ));
+                }
+                if let regex_syntax::ast::RepetitionKind::Range(range) = &rep.op.kind {
+                    let (min, max) = match *range {
+                        regex_syntax::ast::RepetitionRange::Exactly(n) => (n, Some(n)),
+                        regex_syntax::ast::RepetitionRange::AtLeast(n) => (n, None),
+                        regex_syntax::ast::RepetitionRange::Bounded(m, n) => (m, Some(n)),
+                    };
+                    let too_big = min > GO_MAX_REPEAT || max.is_some_and(|m| m > GO_MAX_REPEAT);
+                    if too_big || ((min >= 2 || max.is_some_and(|m| m >= 2)) && !go_repeat_is_valid(node)) {
+                        return Err(format!(
+                            "invalid repeat count `{}`: Go allows at most {GO_MAX_REPEAT} repetitions, nested counts multiplied",
+                            text(&rep.op.span)
+                        ));
+                    }
+                }
+                stack.push(&rep.ast);
+            }
+            Ast::Flags(flags) => check_flags(&flags.flags)?,
+            Ast::Group(group) => {
+                match &group.kind {
+                    GroupKind::NonCapturing(flags) => check_flags(flags)?,
+                    GroupKind::CaptureName { name, .. } => {
+                        if !name.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                            return Err(format!(
+                                "invalid named capture `{}`: Go allows only letters, digits and _",
+                                name.name
+                            ));
+                        }
+                    }
+                    GroupKind::CaptureIndex(_) => {}
+                }
+                stack.push(&group.ast);
+            }
+            Ast::Literal(lit) => match lit.kind {
+                LiteralKind::HexFixed(HexLiteralKind::UnicodeShort | HexLiteralKind::UnicodeLong)
+                | LiteralKind::HexBrace(HexLiteralKind::UnicodeShort | HexLiteralKind::UnicodeLong) => {
+                    return Err(format!(
+                        "invalid escape sequence `{}`: Go has no \\u or \\U; write \\x{{…}}",
+                        text(&lit.span)
+                    ))
+                }
+                LiteralKind::Octal
+                    if lit.span.end.offset - lit.span.start.offset == 2 && lit.c != '\0' =>
+                {
+                    return Err(format!(
+                        "invalid escape sequence `{}`: Go reads it as a backreference, which it does not support",
+                        text(&lit.span)
+                    ))
+                }
+                _ => {}
+            },
+            Ast::ClassUnicode(class) => check_unicode(class)?,
+            Ast::ClassBracketed(class) => classes.push(&class.kind),
+            Ast::Alternation(alt) => stack.extend(alt.asts.iter()),
+            Ast::Concat(concat) => stack.extend(concat.asts.iter()),
+            Ast::Empty(_) | Ast::Dot(_) | Ast::Assertion(_) | Ast::ClassPerl(_) => {}
+        }
+        while let Some(set) = classes.pop() {
+            let mut items: Vec<&ClassSetItem> = Vec::new();
+            match set {
+                ClassSet::Item(item) => items.push(item),
+                ClassSet::BinaryOp(op) => {
+                    classes.push(&op.lhs);
+                    classes.push(&op.rhs);
+                }
+            }
+            while let Some(item) = items.pop() {
+                match item {
+                    ClassSetItem::Unicode(class) => check_unicode(class)?,
+                    ClassSetItem::Bracketed(inner) => classes.push(&inner.kind),
+                    ClassSetItem::Union(union) => items.extend(union.items.iter()),
+                    ClassSetItem::Literal(lit) => {
+                        if let LiteralKind::HexFixed(
+                            HexLiteralKind::UnicodeShort | HexLiteralKind::UnicodeLong,
+                        )
+                        | LiteralKind::HexBrace(
+                            HexLiteralKind::UnicodeShort | HexLiteralKind::UnicodeLong,
+                        ) = lit.kind
+                        {
+                            return Err(format!(
+                                "invalid escape sequence `{}`: Go has no \\u or \\U; write \\x{{…}}",
+                                text(&lit.span)
+                            ));
+                        }
+                    }
+                    ClassSetItem::Range(range) => {
+                        for lit in [&range.start, &range.end] {
+                            if let LiteralKind::HexFixed(
+                                HexLiteralKind::UnicodeShort | HexLiteralKind::UnicodeLong,
+                            )
+                            | LiteralKind::HexBrace(
+                                HexLiteralKind::UnicodeShort | HexLiteralKind::UnicodeLong,
+                            ) = lit.kind
+                            {
+                                return Err(format!(
+                                    "invalid escape sequence `{}`: Go has no \\u or \\U; write \\x{{…}}",
+                                    text(&lit.span)
+                                ));
+                            }
+                        }
+                    }
+                    ClassSetItem::Empty(_) | ClassSetItem::Ascii(_) | ClassSetItem::Perl(_) => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Go's `repeatIsValid`: the `{}` repetitions from `ast` down, nested, repeat the
+/// innermost thing at most 1000 times (a count of 0 ends the chain; `{n,}` counts n).
+fn go_repeat_is_valid(ast: &regex_syntax::ast::Ast) -> bool {
+    use regex_syntax::ast::{Ast, RepetitionKind, RepetitionRange};
+    let mut stack: Vec<(&Ast, u32)> = vec![(ast, GO_MAX_REPEAT)];
+    while let Some((node, mut n)) = stack.pop() {
+        match node {
+            Ast::Repetition(rep) => {
+                if let RepetitionKind::Range(range) = &rep.op.kind {
+                    let m = match *range {
+                        RepetitionRange::Exactly(m) | RepetitionRange::Bounded(_, m) => m,
+                        RepetitionRange::AtLeast(m) => m,
+                    };
+                    if m == 0 {
+                        continue;
+                    }
+                    if m > n {
+                        return false;
+                    }
+                    n /= m;
+                }
+                stack.push((&rep.ast, n));
+            }
+            Ast::Group(group) => stack.push((&group.ast, n)),
+            Ast::Alternation(alt) => stack.extend(alt.asts.iter().map(|a| (a, n))),
+            Ast::Concat(concat) => stack.extend(concat.asts.iter().map(|a| (a, n))),
+            _ => {}
+        }
+    }
+    true
+}
+
+/// An upper bound on the size Go's compiler gives the regex (its `calcSize`): a
+/// literal or class counts 1, `x*` and a capture 2 more than `x`, `x+`/`x?` 1 more,
+/// `x{n,m}` m copies and m-n more, an alternation of k branches k-1 more.
+fn go_size(ast: &regex_syntax::ast::Ast) -> u64 {
+    use regex_syntax::ast::{Ast, GroupKind, RepetitionKind, RepetitionRange};
+    // Post-order on an explicit stack: (node, children done).
+    let mut stack: Vec<(&Ast, bool)> = vec![(ast, false)];
+    let mut sizes: Vec<u64> = Vec::new();
+    while let Some((node, done)) = stack.pop() {
+        let children: Vec<&Ast> = match node {
+            Ast::Repetition(rep) => vec![&rep.ast],
+            Ast::Group(group) => vec![&group.ast],
+            Ast::Alternation(alt) => alt.asts.iter().collect(),
+            Ast::Concat(concat) => concat.asts.iter().collect(),
+            _ => Vec::new(),
+        };
+        if !done {
+            stack.push((node, true));
+            stack.extend(children.iter().map(|c| (*c, false)));
+            continue;
+        }
+        let subs = sizes.split_off(sizes.len().saturating_sub(children.len()));
+        let sum = subs.iter().fold(0u64, |a, b| a.saturating_add(*b));
+        let size = match node {
+            Ast::Repetition(rep) => match &rep.op.kind {
+                RepetitionKind::ZeroOrMore => sum.saturating_add(2),
+                RepetitionKind::OneOrMore | RepetitionKind::ZeroOrOne => sum.saturating_add(1),
+                RepetitionKind::Range(RepetitionRange::AtLeast(0)) => sum.saturating_add(2),
+                RepetitionKind::Range(RepetitionRange::AtLeast(n)) => {
+                    sum.saturating_mul(u64::from(*n)).saturating_add(1)
+                }
+                RepetitionKind::Range(RepetitionRange::Exactly(n)) => {
+                    sum.saturating_mul(u64::from(*n))
+                }
+                RepetitionKind::Range(RepetitionRange::Bounded(m, n)) => sum
+                    .saturating_mul(u64::from(*n))
+                    .saturating_add(u64::from(n.saturating_sub(*m))),
+            },
+            Ast::Group(group) => match group.kind {
+                GroupKind::NonCapturing(_) => sum,
+                _ => sum.saturating_add(2),
+            },
+            Ast::Alternation(alt) => sum.saturating_add(alt.asts.len().saturating_sub(1) as u64),
+            Ast::Concat(_) => sum,
+            Ast::Empty(_) | Ast::Flags(_) => 0,
+            _ => 1,
+        };
+        sizes.push(size.max(1));
+    }
+    sizes.pop().unwrap_or(1)
 }
 
 /// `re` with every `{` that does not open a repetition (`{n}`, `{n,}`, `{n,m}`) escaped.
@@ -837,6 +1489,7 @@ fn opens_repetition(rest: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drift::DefaultComparison;
     use crate::namespace_scope::OnConflict;
 
     fn scope(on_conflict: OnConflict) -> Scope<'static> {
@@ -858,9 +1511,7 @@ mod tests {
     }
 
     fn in_place(text: &str) -> String {
-        let r = edit(text);
-        assert_eq!(r.reprinted, None, "{text}");
-        r.text
+        edit(text).text
     }
 
     #[test]
@@ -918,7 +1569,6 @@ mod tests {
             r#"x{a="b", namespace=~"user.*", c="d", namespace!="y"}  # keep"#,
             OnConflict::Overwrite,
         );
-        assert_eq!(r.reprinted, None);
         // Only tokens go: the space before the removed matcher stays.
         assert_eq!(
             r.text,
@@ -1017,24 +1667,353 @@ mod tests {
         e.scope().unwrap();
         e.complete(Box::new(Below(0.05))).unwrap();
         let r = e.rewrite().unwrap();
-        assert_eq!(r.reprinted, None);
         assert_eq!(
             r.text,
             "# p\nx{namespace=\"user1-test\"} < 0.05   # value\n"
         );
     }
 
+    const NS: &str = r#"{namespace="user1-test"}"#;
+
     #[test]
-    fn keyword_named_metrics_fall_back_to_the_reprint_with_a_reason() {
-        let r = edit("sum + x");
-        assert!(r.reprinted.is_some());
+    fn keyword_named_metrics_are_scoped_in_place() {
+        let cases = [
+            (
+                "sum + x",
+                r#"sum{namespace="user1-test"} + x{namespace="user1-test"}"#,
+            ),
+            (
+                "SUM # c\n+ x",
+                "SUM{namespace=\"user1-test\"} # c\n+ x{namespace=\"user1-test\"}",
+            ),
+            (
+                "x offset 5m + offset offset 1m",
+                r#"x{namespace="user1-test"} offset 5m + offset{namespace="user1-test"} offset 1m"#,
+            ),
+            ("1 + by", r#"1 + by{namespace="user1-test"}"#),
+            (
+                "x and and",
+                r#"x{namespace="user1-test"} and and{namespace="user1-test"}"#,
+            ),
+            (
+                "step * range",
+                r#"step{namespace="user1-test"} * range{namespace="user1-test"}"#,
+            ),
+            (
+                "START - end",
+                r#"START{namespace="user1-test"} - end{namespace="user1-test"}"#,
+            ),
+            ("-without", r#"-without{namespace="user1-test"}"#),
+            (
+                "sum by (sum) (sum)",
+                r#"sum by (sum) (sum{namespace="user1-test"})"#,
+            ),
+            (
+                "avg without (a) (min{a=\"b\"})",
+                r#"avg without (a) (min{namespace="user1-test", a="b"})"#,
+            ),
+            (
+                "x + on(sum) group_left(by) sum",
+                r#"x{namespace="user1-test"} + on(sum) group_left(by) sum{namespace="user1-test"}"#,
+            ),
+            (
+                "x > bool count",
+                r#"x{namespace="user1-test"} > bool count{namespace="user1-test"}"#,
+            ),
+            (
+                "rate(offset[5m]) + max_over_time(topk[5m:1m])",
+                r#"rate(offset{namespace="user1-test"}[5m]) + max_over_time(topk{namespace="user1-test"}[5m:1m])"#,
+            ),
+            (
+                r#"count_values("sum", sum) by (sum)"#,
+                r#"count_values("sum", sum{namespace="user1-test"}) by (sum)"#,
+            ),
+            ("x @ start()", r#"x{namespace="user1-test"} @ start()"#),
+        ];
+        for (input, want) in cases {
+            assert_eq!(in_place(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn row_1_many_literals_keep_their_spelling() {
+        let terms = vec!["1e308"; 59].join(" + ");
+        let text = format!("sum + {terms}");
+        assert_eq!(in_place(&text), format!("sum{NS} + {terms}"));
+        // 2,000 literals (16 KB), grouped to stay under the depth bound.
+        let group = format!("({})", vec!["1e308"; 50].join(" + "));
+        let text = format!("sum + {}", vec![group.as_str(); 40].join(" + "));
+        assert!(text.len() > 16_000 && text.len() <= MAX_EXPR_BYTES);
+        let out = in_place(&text);
+        assert_eq!(out.len(), text.len() + NS.len());
+        assert_eq!(out, format!("sum{NS}{}", &text[3..]));
+    }
+
+    #[test]
+    fn row_2_string_escapes_stay_byte_for_byte() {
+        let cases = [
+            (
+                r#"x{subcategory="dance\xc3\xa9"} or sum"#,
+                r#"x{namespace="user1-test", subcategory="dance\xc3\xa9"} or sum{namespace="user1-test"}"#,
+            ),
+            (
+                r#"x{subcategory="dance\303\251"} or sum"#,
+                r#"x{namespace="user1-test", subcategory="dance\303\251"} or sum{namespace="user1-test"}"#,
+            ),
+            (
+                r#"label_replace(sum, "dst", "dance\xc3\xa9 $1", "src", "(.*)")"#,
+                r#"label_replace(sum{namespace="user1-test"}, "dst", "dance\xc3\xa9 $1", "src", "(.*)")"#,
+            ),
+            (
+                r#"count_values("\303\251", sum)"#,
+                r#"count_values("\303\251", sum{namespace="user1-test"})"#,
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(in_place(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn row_3_a_negative_timestamp_is_kept() {
         assert_eq!(
-            r.text,
-            r#"sum{namespace="user1-test"} + x{namespace="user1-test"}"#
+            in_place("x @ -100 or sum"),
+            r#"x{namespace="user1-test"} @ -100 or sum{namespace="user1-test"}"#
         );
-        // With a regex matcher, the reprint would compile it: refused instead.
-        let mut e = Expression::parse(r#"sum + x{a=~"b"}"#, scope(OnConflict::Reject)).unwrap();
+    }
+
+    fn completed(text: &str, completion: DefaultComparison) -> Result<Rewritten, ParseRefusal> {
+        let mut e = Expression::parse(text, scope(OnConflict::Reject))?;
         e.scope().unwrap();
-        assert!(matches!(e.rewrite(), Err(ParseRefusal::NotEditable(_))));
+        e.complete(Box::new(completion))?;
+        e.rewrite()
+    }
+
+    #[test]
+    fn row_6_a_range_vector_is_not_completed() {
+        for (text, what) in [
+            ("trustyai_meanshift[5m]", "a range vector"),
+            ("trustyai_meanshift[10m:1m]", "a range vector (a subquery)"),
+        ] {
+            let Err(ParseRefusal::NotComparable(why)) = completed(
+                &format!("{text}  # drift\n"),
+                DefaultComparison::Below(0.05),
+            ) else {
+                panic!("{text} completed")
+            };
+            assert_eq!(
+                why,
+                format!(
+                    "{text} is {what}; compare an instant vector such as min_over_time({text}) instead"
+                )
+            );
+        }
+        let Err(ParseRefusal::NotComparable(why)) =
+            completed("trustyai_fouriermmd[5m]", DefaultComparison::Above(0.8))
+        else {
+            panic!("completed")
+        };
+        assert!(
+            why.contains("max_over_time(trustyai_fouriermmd[5m])"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn row_8_a_band_writes_the_scoped_core_twice_and_keeps_comments() {
+        let band = DefaultComparison::Outside(-0.1, 0.1);
+        let core = r#"trustyai_spd{namespace="user1-test", subcategory=~"dance.*"}"#;
+        assert_eq!(
+            completed(r#"trustyai_spd{subcategory=~"dance.*"}"#, band)
+                .unwrap()
+                .text,
+            format!("{core} < -0.1 or {core} > 0.1")
+        );
+        let text = "# fairness of the jukebox\ntrustyai_spd{subcategory=~\"dance.*\"}  # spd\n";
+        assert_eq!(
+            completed(text, band).unwrap().text,
+            format!("# fairness of the jukebox\n{core} < -0.1 or {core} > 0.1  # spd\n")
+        );
+        let text = "# fairness\ntrustyai_spd # spd\n";
+        assert_eq!(
+            completed(text, band).unwrap().text,
+            format!("# fairness\ntrustyai_spd{NS} < -0.1 or trustyai_spd{NS} > 0.1 # spd\n")
+        );
+        // A band over a core too long to write twice is refused, not stored.
+        let long = format!("trustyai_spd{{a=\"{}\"}}", "y".repeat(9000));
+        let Err(ParseRefusal::NotEditable(why)) = completed(&long, band) else {
+            panic!("stored")
+        };
+        assert!(why.contains("over the 16384-byte limit"), "{why}");
+    }
+
+    /// The author's text, plus `{label="N"}` or `label="N", ` per edited selector, in
+    /// each copy the completion writes, plus the completion's own text and copies.
+    #[test]
+    fn no_admitted_expr_is_longer_than_the_text_plus_the_matchers_and_completion() {
+        let matcher = r#"namespace="user1-test", "#.len();
+        let band = DefaultComparison::Outside(-0.1, 0.1);
+        let cases: [(&str, usize, Option<DefaultComparison>); 6] = [
+            ("sum + x{a=\"b\"} + y{}", 3, None),
+            (r#"x{subcategory="dance\xc3\xa9"} or sum"#, 2, None),
+            ("# c\ntrustyai_spd{a=~\"b.*\"} # d\n", 1, Some(band)),
+            ("min(trustyai_spd)", 1, Some(band)),
+            (
+                "trustyai_meanshift # p\n",
+                1,
+                Some(DefaultComparison::Below(0.05)),
+            ),
+            ("x @ -100 or sum", 2, None),
+        ];
+        for (text, selectors, completion) in cases {
+            let out = match completion {
+                Some(c) => completed(text, c).unwrap().text,
+                None => in_place(text),
+            };
+            let core = text.trim_end_matches(['\n', ' ']).len();
+            let core = core
+                - text
+                    .rfind('#')
+                    .filter(|_| text.ends_with('\n'))
+                    .map_or(0, |i| core - i);
+            let (copies, around) = completion.as_ref().map_or((1, 0), |c| completion_shape(c));
+            let bound = text.len() + copies * matcher * selectors + around + (copies - 1) * core;
+            assert!(
+                out.len() <= bound,
+                "{text:?} -> {out:?} ({} > {bound})",
+                out.len()
+            );
+        }
+    }
+
+    #[test]
+    fn an_unprovable_edit_is_refused_with_the_selectors_to_write() {
+        let mut e = Expression::parse(
+            r#"sum + x{a=~"b", c="d"} + y{namespace="user1-test"}"#,
+            scope(OnConflict::Reject),
+        )
+        .unwrap();
+        e.scope().unwrap();
+        e.sites = None;
+        let Err(ParseRefusal::NotEditable(why)) = e.rewrite() else {
+            panic!("stored")
+        };
+        assert_eq!(
+            why,
+            r#"the policy could not locate its selectors in the text; write the selectors scoped: sum{namespace="user1-test"}, x{namespace="user1-test", a=~"b", c="d"}"#
+        );
+        let mut e = Expression::parse(
+            r#"x{a="b", namespace="{{ .Release.Namespace }}", c=~"d"}"#,
+            scope(OnConflict::Reject),
+        )
+        .unwrap();
+        e.scope().unwrap();
+        e.sites = None;
+        let Err(ParseRefusal::NotEditable(why)) = e.rewrite() else {
+            panic!("stored")
+        };
+        assert!(
+            why.ends_with(
+                r#"write the selectors scoped: x{a="b", namespace="user1-test", c=~"d"}"#
+            ),
+            "{why}"
+        );
+    }
+
+    fn regex_refusal(regex: &str) -> Option<String> {
+        let text = format!("x{{a=~\"{regex}\"}}");
+        let result = match Expression::parse(&text, scope(OnConflict::Reject)) {
+            Ok(_) => None,
+            Err(ParseRefusal::Syntax(why)) => Some(why),
+            Err(other) => panic!("{regex}: {other:?}"),
+        };
+        result
+    }
+
+    #[test]
+    fn regexes_go_refuses_are_refused_naming_the_matcher() {
+        for (regex, reason) in [
+            ("x*+", "invalid nested repetition operator `*+`"),
+            ("x**", "invalid nested repetition operator `**`"),
+            ("x+?+", "invalid nested repetition operator `+?+`"),
+            ("a{2}*", "invalid nested repetition operator `{2}*`"),
+            ("a*??", "invalid nested repetition operator `*??`"),
+            ("a{1001}", "invalid repeat count `{1001}`"),
+            ("(a{100}){20}", "invalid repeat count `{20}`"),
+            ("(?x)a b", "invalid or unsupported Perl syntax"),
+            ("(?u:a)", "invalid or unsupported Perl syntax"),
+            ("(?P<a.b>x)", "invalid named capture `a.b`"),
+            (r"\\u0041", r"invalid escape sequence `\u0041`"),
+            (r"[\\U00000041-Z]", "invalid escape sequence"),
+            (r"\\1", r"invalid escape sequence `\1`"),
+            (r"\\p{Letter}", "invalid character class range"),
+            (r"\\p{greek}", "invalid character class range"),
+            (r"\\p{sc=Greek}", "invalid character class range"),
+            (r"[a\\p{Emoji}]", "invalid character class range"),
+            ("(", "unclosed group"),
+        ] {
+            let why = regex_refusal(regex).unwrap_or_else(|| panic!("{regex} admitted"));
+            let matcher = format!("matcher a=~\"{regex}\" is not a valid regular expression");
+            assert!(why.starts_with(&matcher), "{regex}: {why}");
+            assert!(why.contains(reason), "{regex}: {why}");
+        }
+        // `__name__` regexes are judged too (row 13).
+        let Err(ParseRefusal::Syntax(why)) =
+            Expression::parse(r#"{__name__=~"x.*+"}"#, scope(OnConflict::Reject))
+        else {
+            panic!("admitted")
+        };
+        assert!(why.contains("__name__=~\"x.*+\""), "{why}");
+        for regex in [
+            "(a*)*",
+            "a*?",
+            "(a+)?",
+            r"\\p{Any}",
+            r"(?i)\\p{Any}",
+            r"\\pL\\PN\\p{^Greek}",
+            r"[\\p{Lu}\\p{Old_Italic}]",
+            r"\\0\\012\\x{41}\\x41",
+            "a{1000}",
+            "(a{10}){100}",
+            "a{0}x",
+            "a{b}c{,5}",
+            "(?i)x(?s:.)(?U)y*(?m)^",
+            "(?P<name_1>x)(?<n2>y)",
+            r"\\.\\-\\<",
+        ] {
+            assert_eq!(regex_refusal(regex), None, "{regex}");
+        }
+        // Go's compiled-size limit: 4,000 literals a thousand times.
+        let big = format!("({}){{1000}}", "a".repeat(4000));
+        assert!(regex_refusal(&big).is_some_and(|w| w.contains("expression too large")));
+    }
+
+    #[test]
+    fn case_folded_unicode_regexes_cost_little() {
+        let one = r#"x{a=~"(?i)\\p{Any}"}"#;
+        // Groups of 25 keep the depth bound low; the whole is just under 16 KiB.
+        let group = format!("({})", vec![one; 25].join(" or "));
+        let text = vec![group.as_str(); MAX_EXPR_BYTES / (group.len() + 4)].join(" or ");
+        assert!(text.len() > 15_000, "{}", text.len());
+        let started = std::time::Instant::now();
+        let parsed = Expression::parse(&text, scope(OnConflict::Reject));
+        assert!(parsed.is_ok(), "{:?}", parsed.err());
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
+        // Long regexes: 15 matchers of 80 `(?i)\p{Any}` each.
+        let one = format!("x{{a=~\"{}\"}}", r"(?i)\\p{Any}".repeat(80));
+        let text = vec![one.as_str(); 15].join(" or ");
+        let started = std::time::Instant::now();
+        let mut e = Expression::parse(&text, scope(OnConflict::Reject)).unwrap();
+        e.scope().unwrap();
+        e.rewrite().unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

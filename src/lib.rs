@@ -16,6 +16,7 @@ pub mod expr_text;
 pub mod go_template;
 pub mod json_shape;
 pub mod namespace_scope;
+pub mod prometheus_dialect;
 pub mod prometheus_rule;
 pub mod promql_numbers;
 pub mod promql_walk;

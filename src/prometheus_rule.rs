@@ -5,6 +5,7 @@
 //! as it came. Mutating webhooks run before the API server checks the CRD schema, so the
 //! object may be malformed in any way: each shape problem becomes a located message.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -27,6 +28,10 @@ pub const ROUTING_LABEL: &str = "namespace";
 /// mixins (a few hundred); it bounds the work one admission request can cause.
 pub const MAX_RULES: usize = 2000;
 
+/// Most bytes of regex matchers (`a=~"…"`) one PrometheusRule may hold, summed over its
+/// rules: each is syntax-checked the way Go's RE2 would judge it, never compiled.
+pub const MAX_REGEX_BYTES: usize = 64 * 1024;
+
 /// Where a rule sits, for messages: `group "g" alert "a" (spec.groups[0].rules[1])`.
 struct RuleAt<'a> {
     group_index: usize,
@@ -44,8 +49,13 @@ enum RuleName<'a> {
 
 impl RuleAt<'_> {
     fn path(&self, field: &str) -> String {
+        format!("{}.{field}", self.rule_path())
+    }
+
+    /// `spec.groups[0].rules[1]`
+    fn rule_path(&self) -> String {
         format!(
-            "spec.groups[{}].rules[{}].{field}",
+            "spec.groups[{}].rules[{}]",
             self.group_index, self.rule_index
         )
     }
@@ -75,6 +85,8 @@ struct RuleContext<'a> {
     settings: &'a Settings,
     /// `minFor` in milliseconds, when set.
     min_for: Option<u64>,
+    /// Regex matcher bytes seen so far in the object, against `MAX_REGEX_BYTES`.
+    regex_bytes: Cell<usize>,
 }
 
 pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings: &mut Findings) {
@@ -108,6 +120,7 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
         min_for: Some(settings.min_for.as_str())
             .filter(|text| !text.is_empty())
             .and_then(|text| durations::parse_millis(text).ok()),
+        regex_bytes: Cell::new(0),
     };
     // Group name -> first index. Groups are not capped like rules, so this must not be a
     // linear scan per group.
@@ -262,13 +275,7 @@ fn review_rule(
     }
     if expr.changed() {
         match expr.rewrite() {
-            Ok(Rewritten { text, reprinted }) => {
-                if let Some(why) = reprinted {
-                    findings.changed(format!(
-                        "{}: reprinted in canonical form, without the original comments and layout ({why})",
-                        at.path("expr")
-                    ));
-                }
+            Ok(Rewritten { text }) => {
                 rule.insert("expr".to_owned(), Value::String(text));
             }
             Err(refusal) => findings.reject(format!("{}: {refusal}", at.at("expr"))),
@@ -288,13 +295,15 @@ fn rule_identity(
         (None | Some(Value::Null), Some(Value::String(r))) => Some((false, r.clone())),
         (None | Some(Value::Null), None | Some(Value::Null)) => {
             findings.reject(format!(
-                "{at}: needs `alert` (an alerting rule) or `record` (a recording rule)"
+                "{at} ({}): needs `alert` (an alerting rule) or `record` (a recording rule)",
+                at.rule_path()
             ));
             None
         }
         (Some(Value::String(_)), Some(Value::String(_))) => {
             findings.reject(format!(
-                "{at}: has both `alert` and `record`; a rule is one or the other"
+                "{at} ({}): has both `alert` and `record`; a rule is one or the other",
+                at.rule_path()
             ));
             None
         }
@@ -343,13 +352,32 @@ fn review_expr<'t>(
     findings: &mut Findings,
 ) -> Option<Expression<'t>> {
     let scope = context.scope;
-    let mut expr = match Expression::parse(text, scope) {
+    // Past the regex bound (already rejected) no further expression is parsed.
+    if context.regex_bytes.get() > MAX_REGEX_BYTES {
+        return None;
+    }
+    let features = context.settings.prometheus_features();
+    let mut expr = match Expression::parse_for(text, scope, features) {
         Ok(expr) => expr,
         Err(refusal) => {
             findings.reject(format!("{}: {refusal}", at.at("expr")));
             return None;
         }
     };
+    // Each regex is checked (never compiled) at a cost linear in its bytes; the object's
+    // total is bounded too, so no object buys more checking than the bound.
+    let before = context.regex_bytes.get();
+    let total = before.saturating_add(expr.regex_bytes());
+    context.regex_bytes.set(total);
+    if total > MAX_REGEX_BYTES && before <= MAX_REGEX_BYTES {
+        findings.reject(format!(
+            "{}: the object's regex matchers reach {total} bytes here; the limit is {MAX_REGEX_BYTES} bytes per PrometheusRule: split it into several objects",
+            at.at("expr")
+        ));
+    }
+    if total > MAX_REGEX_BYTES {
+        return None;
+    }
     let changes = match expr.scope() {
         Ok(changes) => changes,
         Err(err @ ScopeError::ConflictingMatcher { .. }) => {
@@ -729,9 +757,15 @@ mod tests {
 
     #[test]
     fn info_and_count_values_are_located() {
+        // info() needs the experimental functions: with them on, its one-argument form
+        // is still refused, for reading every namespace.
+        let experimental = Settings {
+            prometheus_features: vec!["promql-experimental-functions".to_owned()],
+            ..Settings::default()
+        };
         let (_, findings) = reviewed(
             one_rule(json!({"record": "r", "expr": "info(up)"})),
-            &Settings::default(),
+            &experimental,
         );
         assert!(findings.problems[0].starts_with(r#"group "g" record "r" (spec.groups[0].rules[0].expr): `info(up{namespace="user1-test"})` has no data-label selector"#), "{:?}", findings.problems);
         let (_, findings) = reviewed(
@@ -747,5 +781,47 @@ mod tests {
             &Settings::default(),
         );
         assert!(findings.problems.is_empty(), "{:?}", findings.problems);
+    }
+}
+
+#[cfg(test)]
+mod regex_bound_tests {
+    use serde_json::json;
+
+    use super::{review, MAX_REGEX_BYTES};
+    use crate::settings::Settings;
+    use crate::verdict::{Findings, Verdict};
+
+    #[test]
+    fn regex_bytes_are_bounded_per_object() {
+        // 40 rules of 2 KiB of regexes each: 80 KiB, past the 64 KiB bound.
+        let regex = format!("x{{a=~\"{}\"}}", "(?i)\\\\p{Any}".repeat(160));
+        let rules: Vec<_> = (0..40)
+            .map(|i| json!({"record": format!("r{i}"), "expr": regex}))
+            .collect();
+        let mut object = json!({"spec": {"groups": [{"name": "g", "rules": rules}]}});
+        let mut findings = Findings::default();
+        review(
+            &mut object,
+            "user1-test",
+            &Settings::default(),
+            &mut findings,
+        );
+        match findings.into_verdict(object) {
+            Verdict::Reject { message } => {
+                assert!(
+                    message.contains(&format!(
+                        "the limit is {MAX_REGEX_BYTES} bytes per PrometheusRule"
+                    )),
+                    "{message}"
+                );
+                assert!(
+                    message.contains("spec.groups[0].rules[34].expr"),
+                    "{message}"
+                );
+                assert_eq!(message.matches("the limit is").count(), 1, "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -13,6 +13,7 @@ use crate::drift::{self, DriftMetric};
 
 use crate::durations;
 use crate::namespace_scope::OnConflict;
+use crate::prometheus_dialect::{Feature, Features};
 use crate::webhook_url;
 
 /// Label that carries a series' namespace, as the Prometheus Operator names it.
@@ -157,6 +158,11 @@ pub struct Settings {
     pub min_for: String,
     /// Labels added to alerting rules that lack them; existing values are kept.
     pub default_labels: BTreeMap<String, String>,
+
+    /// The `--enable-feature` flags the cluster's Prometheus runs with (PromQL ones, e.g.
+    /// `promql-experimental-functions`): expressions are judged by Prometheus 2.42's
+    /// grammar plus these.
+    pub prometheus_features: Vec<String>,
 }
 
 impl Default for Settings {
@@ -185,6 +191,7 @@ impl Default for Settings {
             default_for: DEFAULT_FOR.to_owned(),
             min_for: DEFAULT_MIN_FOR.to_owned(),
             default_labels: BTreeMap::from([("severity".to_owned(), "warning".to_owned())]),
+            prometheus_features: Vec::new(),
         }
     }
 }
@@ -192,6 +199,15 @@ impl Default for Settings {
 impl Settings {
     pub fn is_exempt(&self, namespace: &str) -> bool {
         self.exempt_namespaces.iter().any(|n| n == namespace)
+    }
+
+    /// `prometheusFeatures`, as the PromQL checks read them (validation refuses an
+    /// unknown name first; one here counts as absent).
+    pub fn prometheus_features(&self) -> Features {
+        self.prometheus_features
+            .iter()
+            .filter_map(|name| Feature::from_name(name))
+            .fold(Features::NONE, Features::with)
     }
 }
 
@@ -292,6 +308,11 @@ impl Validatable for Settings {
                 ));
             } else if value.is_empty() {
                 problems.push(format!("defaultLabels.{name}: the value is empty"));
+            }
+        }
+        for (i, name) in self.prometheus_features.iter().enumerate() {
+            if let Err(why) = Features::from_names(std::slice::from_ref(name)) {
+                problems.push(format!("prometheusFeatures[{i}]: {why}"));
             }
         }
         if problems.is_empty() {
@@ -538,6 +559,30 @@ mod tests {
 
     fn workshop() -> Settings {
         parse(json!({"clusterDomain": "apps.cluster-abc.example.com"}))
+    }
+
+    #[test]
+    fn prometheus_features_are_flag_names() {
+        assert!(workshop().prometheus_features.is_empty());
+        assert_eq!(workshop().prometheus_features(), Features::NONE);
+        let s = parse(json!({
+            "clusterDomain": "a.io",
+            "prometheusFeatures": ["promql-experimental-functions", "promql-duration-expr"],
+        }));
+        assert!(s.validate().is_ok());
+        assert!(s.prometheus_features().has(Feature::ExperimentalFunctions));
+        let err = problem_with(
+            &json!({"prometheusFeatures": ["promql-experimental-functions", "exemplar-storage"]}),
+        );
+        assert!(
+            err.starts_with("prometheusFeatures[1]: \"exemplar-storage\" is not a PromQL feature"),
+            "{err}"
+        );
+        assert!(err.contains("promql-binop-fill-modifiers"), "{err}");
+        assert!(
+            problem_with(&json!({"prometheusFeatures": "promql-duration-expr"}))
+                .contains("invalid type")
+        );
     }
 
     #[test]

@@ -387,17 +387,144 @@ fn deep_and_long_expressions_are_rejected_not_trapped() {
 
 #[test]
 fn every_fixture_gets_an_answer_and_mutations_are_idempotent() {
+    // Admitted under (defaults, onConflict: overwrite); every other fixture is refused
+    // under both. An admitted object must be scoped, storm-protected and a fixed point.
+    let admitted = |name: &str| match name {
+        "prometheusrule-other-namespace" | "prometheusrule-update-other-namespace" => {
+            (false, true)
+        }
+        "seed-prometheusrule"
+        | "prometheusrule-no-matcher"
+        | "prometheusrule-unrendered-template"
+        | "prometheusrule-recording-rules"
+        | "prometheusrule-delete"
+        | "configmap-other-kind"
+        | "seed-alertmanagerconfig"
+        | "alertmanagerconfig-v1alpha1-correct"
+        | "alertmanagerconfig-v1beta1-correct"
+        | "alertmanagerconfig-other-user" => (true, true),
+        _ => (false, false),
+    };
     let dir = repo_root().join("tests/fixtures/requests");
     let mut seen = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let req = read_json(&path);
-        for settings in [defaults(), overwrite()] {
+        let (by_default, by_overwrite) = admitted(&name);
+        for (settings, expected) in [(defaults(), by_default), (overwrite(), by_overwrite)] {
             let r = validate(&req, &settings);
             assert_eq!(r.uid, req["uid"].as_str().unwrap());
-            assert_idempotent(&req, &settings, &r);
+            assert_eq!(r.allowed, expected, "{name}: {:?}", r.status);
+            if r.allowed {
+                assert_idempotent(&req, &settings, &r);
+            } else {
+                assert!(r.patch.is_none() && !message(&r).is_empty(), "{name}");
+            }
         }
         seen += 1;
     }
-    assert!(seen >= 9);
+    assert_eq!(seen, 19, "a fixture was added: give it its verdicts here");
+}
+
+/// Issue 17: what promql-parser reads but Prometheus 2.42 (plus `prometheusFeatures`)
+/// refuses is rejected, located, before the operator would drop the whole object.
+#[test]
+fn what_prometheus_refuses_is_rejected_with_its_place() {
+    let at = "(spec.groups[0].rules[0].expr): ";
+    for (expr, expected) in [
+        (
+            "trustyai_meanshift{subcategory=\"danceability\"}\x0c<\x0c0.05",
+            "`\\f` at byte 46 is not white space to Prometheus (only space, tab, \\n and \\r are); use a space",
+        ),
+        (
+            "a + fill(0) b",
+            "the `fill` modifier of a binary operator needs Prometheus's feature flag promql-binop-fill-modifiers",
+        ),
+        (
+            "limitk(1, x)",
+            "`limitk` needs Prometheus's feature flag promql-experimental-functions; the cluster's Prometheus features are [] (setting prometheusFeatures)",
+        ),
+        ("limit_ratio(0.5, x)", "`limit_ratio` needs Prometheus's feature flag promql-experimental-functions"),
+        ("info(up)", "`info` needs Prometheus's feature flag promql-experimental-functions"),
+        ("mad_over_time(x[5m])", "`mad_over_time` needs"),
+        ("sort_by_label(x, \"a\")", "`sort_by_label` needs"),
+        ("sort_by_label_desc(x, \"a\")", "`sort_by_label_desc` needs"),
+        ("double_exponential_smoothing(x[5m], 0.5, 0.5)", "`double_exponential_smoothing` needs"),
+        ("ts_of_max_over_time(x[5m])", "`ts_of_max_over_time` needs"),
+        ("first_over_time(x[5m])", "`first_over_time` needs"),
+        ("step()", "`step()` needs Prometheus's feature flag promql-experimental-functions"),
+        ("x > range()", "`range()` needs"),
+        ("histogram_avg(x)", "the function `histogram_avg` is not a function of Prometheus 2.42"),
+        ("x > 5m", "the duration `5m` at byte 4 stands where Prometheus 2.42 reads a number"),
+        ("x offset 5", "the number `5` at byte 9 is an offset, where Prometheus 2.42 requires a duration; write the duration with a unit: 5s"),
+        ("x offset +5m", "`offset +` at byte 9 is not PromQL to Prometheus 2.42"),
+        ("rate(x[5])", "the number `5` at byte 7 is a range"),
+        ("max_over_time(x[5m:30])", "the number `30` at byte 19 is a subquery step"),
+        ("x @ 1005m", "the duration `1005m` at byte 4 is an @ timestamp, where Prometheus 2.42 requires a number (Unix seconds); write the Unix time in seconds: @ 60300"),
+        ("label_replace(x, \"a\", \"b\", \"c\", +\"d\")", "the unary `+` at byte 32 applies to a string"),
+        ("rate(+x[5m])", "the unary `+` at byte 5 applies to what is not a scalar or instant vector"),
+        ("x > 11e308", "the number `11e308` at byte 4 is past the largest float"),
+        ("x{\"a\"=\"b\"}", "the quoted name \"a\" at byte 2"),
+        ("sum by (\"a\") (x)", "the quoted name \"a\" at byte 8"),
+    ] {
+        let r = validate(&with_expr(json!(expr)), &defaults());
+        assert_rejected(&r, &format!("{at}{expected}"));
+    }
+}
+
+#[test]
+fn what_prometheus_accepts_near_those_stays_admitted() {
+    for expr in [
+        "trustyai_meanshift{subcategory=\"danceability\"} < 0.05",
+        "trustyai_meanshift{subcategory=\"danceability\"}\t<\t0.05",
+        "trustyai_meanshift{subcategory=\"danceability\"}\n<\n0.05",
+        "trustyai_meanshift{subcategory=\"danceability\"}\r\n<\r\n0.05",
+        "# a comment with a \x0c form feed\ntrustyai_meanshift{subcategory=\"danceability\"} < 0.05",
+        "x offset 5m > 1",
+        "rate(x[5m]) > 1",
+        "x > 1e308",
+        "topk(1, x)",
+        "x @ 1609746000",
+        "max_over_time(x[5m:30s]) > 1",
+    ] {
+        let r = validate(&with_expr(json!(expr)), &defaults());
+        assert!(r.allowed, "{expr:?}: {}", message(&r));
+    }
+}
+
+#[test]
+fn prometheus_features_admit_what_they_enable() {
+    let mut experimental = defaults();
+    experimental["prometheusFeatures"] = json!(["promql-experimental-functions"]);
+    assert!(instance().validate_settings(&experimental).unwrap().valid);
+    for expr in [
+        "limitk(1, x)",
+        "limit_ratio(0.5, x)",
+        "mad_over_time(x[5m]) > 1",
+    ] {
+        let r = validate(&with_expr(json!(expr)), &experimental);
+        assert!(r.allowed, "{expr}: {}", message(&r));
+    }
+    // One flag does not stand for another.
+    let r = validate(&with_expr(json!("a + fill(0) b")), &experimental);
+    assert_rejected(
+        &r,
+        "the cluster's Prometheus features are [promql-experimental-functions] (setting prometheusFeatures)",
+    );
+    let mut fill = defaults();
+    fill["prometheusFeatures"] = json!(["promql-binop-fill-modifiers"]);
+    // Past the dialect check, the scoping's own limits apply (it does not locate
+    // selectors around a `fill`, so they are written scoped).
+    let scoped = r#"a{namespace="user1-test"} + fill(0) b{namespace="user1-test"}"#;
+    let r = validate(&with_expr(json!(scoped)), &fill);
+    assert!(!message(&r).contains("feature flag"), "{}", message(&r));
+    // An unknown flag is an invalid setting, named.
+    let mut typo = defaults();
+    typo["prometheusFeatures"] = json!(["promql-experimental-function"]);
+    let v = instance().validate_settings(&typo).unwrap();
+    assert!(!v.valid);
+    assert!(v.message.unwrap_or_default().contains(
+        "prometheusFeatures[0]: \"promql-experimental-function\" is not a PromQL feature"
+    ));
 }

@@ -135,7 +135,16 @@ fn one_argument_info_is_rejected_in_every_rule() {
         alert("info(up) == 0"),
         json!({"record": "user1:up:info", "expr": "info(up)"}),
     ] {
+        // Without the experimental functions Prometheus refuses info() outright.
         let r = validate(&with_rule(rule.clone()), &workshop_settings());
+        assert_rejected(
+            &r,
+            "`info` needs Prometheus's feature flag promql-experimental-functions",
+        );
+        // With them, the one-argument form is still refused: it reads every namespace.
+        let mut experimental = workshop_settings();
+        experimental["prometheusFeatures"] = json!(["promql-experimental-functions"]);
+        let r = validate(&with_rule(rule.clone()), &experimental);
         assert_rejected(
             &r,
             "(spec.groups[0].rules[0].expr): `info(up{namespace=\"user1-test\"})",
