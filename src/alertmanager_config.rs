@@ -584,7 +584,7 @@ fn review_route(
         Some(Value::String(r)) if !r.is_empty() => Some(r.clone()),
         _ => {
             findings.reject(
-                "spec.route.receiver is missing: the top route must name a receiver from spec.receivers"
+                "spec.route.receiver is missing: the top route must name one of the receivers defined under spec.receivers"
                     .to_owned(),
             );
             None

@@ -107,6 +107,26 @@ pub fn rewritten_by_parsers(url: &str) -> Option<&'static str> {
     if authority.contains('%') {
         return Some("a percent-escape in the host");
     }
+    // What Go's url.Parse refuses outright ("invalid URL escape", "invalid userinfo",
+    // "invalid character in host name"), which the WHATWG parser lets through.
+    let bytes = url.as_bytes();
+    let malformed_escape = bytes.iter().enumerate().any(|(i, b)| {
+        *b == b'%'
+            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    if malformed_escape {
+        return Some("a '%' that starts no escape");
+    }
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b);
+    if let Some((userinfo, _)) = authority.rsplit_once('@') {
+        if !userinfo.bytes().all(|b| unreserved(b) || b":%@".contains(&b)) {
+            return Some("user information Go's URL parser refuses");
+        }
+    }
+    if !host.bytes().all(|b| unreserved(b) || b":[]".contains(&b)) {
+        return Some("a character Go's URL parser refuses in a host");
+    }
     if url.contains('\\') {
         return Some("a backslash");
     }
