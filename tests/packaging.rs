@@ -325,3 +325,173 @@ fn the_module_under_test_speaks_wapc_and_the_shipped_one_is_preinitialised() {
         );
     }
 }
+
+/// The release workflow is Kubewarden's own: on a `v*` tag it tests everything, annotates,
+/// pushes, signs the pushed digest keylessly with cosign (GitHub's OIDC token, so it needs
+/// `id-token: write` and holds no key), verifies that signature as the README tells a
+/// cluster admin to, and attaches the .wasm and an SPDX SBOM, each with its Sigstore
+/// bundle, to the GitHub release. In that order, with no permission beyond those three.
+#[test]
+fn release_workflow_tests_pushes_signs_keylessly_and_attaches_an_sbom() {
+    let text = std::fs::read_to_string(repo_root().join(".github/workflows/release.yml")).unwrap();
+    let w = yaml(".github/workflows/release.yml");
+    assert_eq!(w["on"]["push"]["tags"], json!(["v*"]));
+    assert_eq!(w["permissions"], json!({}), "nothing granted workflow-wide");
+    let jobs = w["jobs"].as_object().unwrap();
+    assert_eq!(jobs.len(), 1);
+    let job = jobs.values().next().unwrap();
+    assert_eq!(
+        job["permissions"],
+        json!({"contents": "write", "packages": "write", "id-token": "write"})
+    );
+    assert_eq!(
+        job["env"]["OCI_REF"],
+        "ghcr.io/${{ github.repository_owner }}/policies/tenant-alerting-policy:${{ github.ref_name }}"
+    );
+    // The identity Fulcio certifies for this workflow at the tag.
+    assert_eq!(
+        job["env"]["RELEASE_IDENTITY"],
+        "https://github.com/${{ github.repository }}/.github/workflows/release.yml@${{ github.ref }}"
+    );
+    let steps = job["steps"].as_array().unwrap();
+    let find = |what: &str, matches: &dyn Fn(&Value) -> bool| -> usize {
+        let found: Vec<usize> = (0..steps.len()).filter(|&i| matches(&steps[i])).collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "release.yml: one step {what}, found {found:?}"
+        );
+        found[0]
+    };
+    let uses = |prefix: &'static str| {
+        move |s: &Value| s["uses"].as_str().is_some_and(|u| u.starts_with(prefix))
+    };
+    let runs =
+        |part: &'static str| move |s: &Value| s["run"].as_str().is_some_and(|r| r.contains(part));
+    let checkout = find("checking out", &uses("actions/checkout@"));
+    let kwctl = find(
+        "installing kwctl",
+        &uses("kubewarden/github-actions/kwctl-installer@"),
+    );
+    let policy_server = find("installing policy-server", &runs("/policy-server\""));
+    let cosign = find("installing cosign", &uses("sigstore/cosign-installer@"));
+    let test = find("running make test", &|s| s["run"] == "make test");
+    let annotate = find("annotating", &runs("make annotated-policy.wasm"));
+    let push = find("pushing", &runs("kwctl push -o json annotated-policy.wasm"));
+    let sign = find("signing the digest", &runs("cosign sign --yes"));
+    let verify = find(
+        "verifying",
+        &runs("kwctl verify --cert-email \"$RELEASE_IDENTITY\""),
+    );
+    let sbom = find("making the SBOM", &uses("anchore/sbom-action@"));
+    let sign_files = find(
+        "signing the release files",
+        &runs("cosign sign-blob --yes --bundle"),
+    );
+    let release = find("creating the release", &runs("gh release create"));
+    for (before, after, what) in [
+        (checkout, kwctl, "checkout before the tools"),
+        (kwctl, test, "kwctl before the tests"),
+        (policy_server, test, "policy-server before the tests"),
+        (cosign, sign, "cosign before signing"),
+        (test, annotate, "the tests before anything is published"),
+        (annotate, push, "annotate, then push"),
+        (push, sign, "push, then sign the pushed digest"),
+        (sign, verify, "sign, then verify"),
+        (sbom, sign_files, "the SBOM before it is signed"),
+        (verify, release, "verified before the release is made"),
+        (
+            sign_files,
+            release,
+            "the files signed before they are attached",
+        ),
+    ] {
+        assert!(before < after, "release.yml: {what}");
+    }
+    // Keyless, on the digest kwctl pushed, in the `.sig` format kwctl 1.36 reads.
+    let sign_run = steps[sign]["run"].as_str().unwrap();
+    for part in [
+        "${{ steps.push.outputs.immutable_ref }}",
+        "--new-bundle-format=false",
+        "--use-signing-config=false",
+    ] {
+        assert!(sign_run.contains(part), "cosign sign lacks {part}");
+    }
+    assert_eq!(steps[push]["id"], "push");
+    assert!(steps[push]["run"]
+        .as_str()
+        .unwrap()
+        .contains("immutable_ref=$immutable_ref\" >> \"$GITHUB_OUTPUT\""));
+    assert!(
+        !text.contains("--key") && !text.contains("COSIGN_PRIVATE_KEY"),
+        "release.yml signs with a key"
+    );
+    for secret in text.match_indices("secrets.") {
+        assert!(
+            text[secret.0..].starts_with("secrets.GITHUB_TOKEN"),
+            "release.yml uses a secret other than GITHUB_TOKEN"
+        );
+    }
+    let verify_run = steps[verify]["run"].as_str().unwrap();
+    assert!(verify_run.contains("--cert-oidc-issuer https://token.actions.githubusercontent.com"));
+    // SPDX, attached with the module and both Sigstore bundles.
+    assert_eq!(steps[sbom]["with"]["format"], "spdx-json");
+    let sbom_file = steps[sbom]["with"]["output-file"].as_str().unwrap();
+    assert!(sbom_file.contains("sbom") && sbom_file.ends_with(".spdx.json"));
+    let release_run = steps[release]["run"].as_str().unwrap();
+    for file in [
+        "policy.wasm ".to_owned(),
+        "policy.wasm.sigstore.json".to_owned(),
+        format!("{sbom_file} "),
+        format!("{sbom_file}.sigstore.json"),
+    ] {
+        assert!(release_run.contains(&file), "the release lacks {file}");
+    }
+    // The README's verify command names this workflow, at the current version's tag.
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let identity = format!(
+        "{}/.github/workflows/release.yml@refs/tags/v{}",
+        yaml("metadata.yml")["annotations"]["io.kubewarden.policy.source"]
+            .as_str()
+            .unwrap(),
+        version()
+    );
+    assert!(
+        readme.contains(&format!("--cert-email {identity}")),
+        "README lacks kwctl verify --cert-email {identity}"
+    );
+}
+
+/// Every test file of Kubewarden's engine (`#[ignore]`d with the e2e reason) is run by
+/// `make e2e-tests`, so `make test` leaves none of them skipped; the registry they need
+/// is installed by `make deps`.
+#[test]
+fn every_kubewarden_test_file_runs_in_make_e2e_tests() {
+    let makefile = std::fs::read_to_string(repo_root().join("Makefile")).unwrap();
+    let e2e = makefile
+        .lines()
+        .skip_while(|l| !l.starts_with("e2e-tests:"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(e2e.contains("-- --ignored"), "{e2e}");
+    let mut found = 0;
+    for entry in std::fs::read_dir(repo_root().join("tests")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains("#[ignore = \"needs kwctl and policy-server: run by make test\"]") {
+            let name = path.file_stem().unwrap().to_string_lossy();
+            assert!(
+                e2e.contains(&format!("--test {name} ")),
+                "make e2e-tests does not run tests/{name}.rs"
+            );
+            found += 1;
+        }
+    }
+    assert!(found >= 3, "only {found} Kubewarden test files");
+    let deps = std::fs::read_to_string(repo_root().join("scripts/install-deps")).unwrap();
+    assert!(deps.contains("missing+=(docker-registry)"));
+    assert!(deps.contains("prometheus-alertmanager docker-registry; do"));
+}

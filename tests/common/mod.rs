@@ -5,6 +5,7 @@ pub mod http_stub;
 pub mod kubewarden;
 pub mod operator;
 pub mod promql_gen;
+pub mod registry;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
