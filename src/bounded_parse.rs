@@ -10,7 +10,7 @@
 /// Longest expression accepted, in bytes. Hand-written rules are well under 4 KiB.
 pub const MAX_EXPR_BYTES: usize = 16 * 1024;
 
-/// Deepest syntax tree accepted, as bounded by [`crate::expr_text::depth_bound`]. Measured under wasmtime's
+/// Deepest syntax tree accepted, as bounded by [`crate::promql_lex::depth_bound`]. Measured under wasmtime's
 /// default 512 KiB wasm stack (policy-server's), the shallowest shape that traps
 /// (nested function calls) does so at a bound of about 990: this leaves ~4x headroom.
 pub const MAX_TREE_DEPTH: usize = 256;
@@ -80,7 +80,7 @@ mod tests {
     use promql_parser::parser::{self, Expr};
 
     fn depth_bound(text: &str) -> usize {
-        crate::expr_text::depth_bound(&crate::expr_text::tokens(text).unwrap())
+        crate::promql_lex::depth_bound(&crate::promql_lex::tokens(text).unwrap())
     }
 
     #[test]

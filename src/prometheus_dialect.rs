@@ -36,7 +36,7 @@ use promql_parser::parser::{self, Expr};
 use promql_parser::util::{parse_duration, parse_str_radix};
 
 use crate::bounded_parse::{ParseRefusal, MAX_TREE_DEPTH};
-use crate::expr_text::Token;
+use crate::promql_lex::Token;
 use crate::promql_walk::walk;
 
 /// The Prometheus whose grammar is the judge, as messages name it.

@@ -23,7 +23,7 @@ use promql_parser::parser::token::{self, TokenId};
 use promql_parser::util::parse_str_radix;
 
 use crate::bounded_parse::ParseRefusal;
-use crate::expr_text::Token;
+use crate::promql_lex::Token;
 
 /// Longest duration, in whole seconds: Prometheus keeps durations as int64 nanoseconds
 /// (`i64::MAX` ns is 9,223,372,036.85 s, about 292 years).

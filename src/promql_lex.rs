@@ -1,0 +1,96 @@
+//! promql-parser's own lexer, read as the parser reads it: the tokens every bound and
+//! check runs on before the parser sees an expression (nesting, numbers, Prometheus's
+//! dialect) and the edit locates selectors with. A leaf module: it knows no check.
+
+use lrpar::{Lexeme, Lexer};
+use promql_parser::parser;
+use promql_parser::parser::token::{self, TokenId};
+
+/// One lexeme: its token kind and byte span in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    pub id: TokenId,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The lexemes of `text`, as promql-parser's parser reads them (comments and white
+/// space are not lexemes); a lexing error is the parser's own message.
+pub fn tokens(text: &str) -> Result<Vec<Token>, String> {
+    let lexer = parser::lexer(text)?;
+    let tokens = lexer
+        .iter()
+        .filter_map(Result::ok)
+        .filter(|l| l.tok_id() != token::T_EOF)
+        .map(|l| {
+            let span = l.span();
+            Token {
+                id: l.tok_id(),
+                start: span.start(),
+                end: span.end(),
+            }
+        })
+        .collect();
+    Ok(tokens)
+}
+
+/// An upper bound on the depth of the syntax tree `tokens` can parse to.
+///
+/// Every node on a path from the root to a leaf is the leaf, a parenthesised construct
+/// (call, aggregation, group) whose `( )` encloses the leaf, or an operator token
+/// (binary, unary, set, comparison, or the `[` of a range or subquery) directly in one of
+/// the parenthesis groups around the leaf. So the depth is at most the largest sum, over
+/// a chain of nested groups, of one plus the operator tokens directly in each group. It
+/// over-counts (label lists are groups, a matcher's `!=` counts), which only makes it
+/// safer. Linear; its stack is a `Vec` on the heap.
+pub fn depth_bound(tokens: &[Token]) -> usize {
+    // One entry per open group: (operators directly in it + 1, deepest child group).
+    let mut groups: Vec<(usize, usize)> = vec![(1, 0)];
+    for t in tokens {
+        match t.id {
+            token::T_LEFT_PAREN => groups.push((1, 0)),
+            token::T_RIGHT_PAREN if groups.len() > 1 => {
+                let (own, child) = groups.pop().unwrap_or((1, 0));
+                if let Some(parent) = groups.last_mut() {
+                    parent.1 = parent.1.max(own + child);
+                }
+            }
+            id if is_nesting_operator(id) => {
+                if let Some(top) = groups.last_mut() {
+                    top.0 += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    while groups.len() > 1 {
+        let (own, child) = groups.pop().unwrap_or((1, 0));
+        if let Some(parent) = groups.last_mut() {
+            parent.1 = parent.1.max(own + child);
+        }
+    }
+    groups.last().map_or(1, |(own, child)| own + child)
+}
+
+fn is_nesting_operator(id: TokenId) -> bool {
+    matches!(
+        id,
+        token::T_ADD
+            | token::T_SUB
+            | token::T_MUL
+            | token::T_DIV
+            | token::T_MOD
+            | token::T_POW
+            | token::T_ATAN2
+            | token::T_EQLC
+            | token::T_NEQ
+            | token::T_LSS
+            | token::T_LTE
+            | token::T_GTR
+            | token::T_GTE
+            | token::T_LAND
+            | token::T_LOR
+            | token::T_LUNLESS
+            | token::T_LEFT_BRACKET
+    )
+}
