@@ -332,7 +332,7 @@ pub fn check_text(file: &str, text: &str, config: &Config, cluster: &OfflineClus
         };
         let Some(root) = &doc.root else { continue };
         if !matches!(root.kind, Kind::Map(_)) {
-            let found = crate::report::json_kind(&root.value());
+            let found = crate::yaml::json_kind(&root.value());
             records.push(Record::error(
                 file,
                 doc.line,
@@ -570,7 +570,7 @@ fn record_edits(
     match attempt {
         Ok((edits, fixed)) => {
             let first_line = doc.first_line;
-            record.diff = Some(crate::report::unified_diff(
+            record.diff = Some(crate::diff::unified_diff(
                 &text[doc.start..doc.end],
                 &fixed,
                 first_line,
@@ -588,7 +588,7 @@ fn record_edits(
             let mut after = String::new();
             fix::render_block(&original, 0, 2, &mut before);
             fix::render_block(&expected, 0, 2, &mut after);
-            record.diff = Some(crate::report::unified_diff(&before, &after, 1));
+            record.diff = Some(crate::diff::unified_diff(&before, &after, 1));
             None
         }
     }

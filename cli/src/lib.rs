@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod cluster;
+pub mod diff;
 pub mod fix;
 pub mod input;
 pub mod report;

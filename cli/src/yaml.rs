@@ -596,3 +596,15 @@ mod tests {
         assert_eq!(&text[b.start..b.end], "x");
     }
 }
+
+/// What a JSON value is, for messages ("found a list").
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
