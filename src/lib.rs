@@ -5,6 +5,13 @@
 //! calls and hands the request to [`admission::review`], a pure function of the request,
 //! the settings and what [`cluster::HostCluster`] reads (only when settings ask for it).
 
+// What ships must not panic on input (a panic traps the .wasm: policy-server then
+// answers an error for the request). Tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod admission;
 pub mod alert_checks;
 pub mod alertmanager_config;
