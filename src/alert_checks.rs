@@ -685,6 +685,25 @@ mod tests {
     }
 
     #[test]
+    fn the_bool_walk_stops_only_past_the_depth_bound() {
+        let nested = |n: usize| format!("{}x < bool 0.05{}", "(".repeat(n), ")".repeat(n));
+        assert!(always(&nested(MAX_TREE_DEPTH)), "at the bound");
+        assert!(!always(&nested(MAX_TREE_DEPTH + 1)), "past the bound");
+        let nested = |n: usize| {
+            let (open, close) = ("(".repeat(n), ")".repeat(n));
+            format!(r#"{open}count_values("p", x){close}"#)
+        };
+        assert!(
+            value_label(&nested(MAX_TREE_DEPTH)).is_some(),
+            "at the bound"
+        );
+        assert!(
+            value_label(&nested(MAX_TREE_DEPTH + 1)).is_none(),
+            "past the bound"
+        );
+    }
+
+    #[test]
     fn filtering_comparisons_do_not() {
         for text in [
             "x < 0.05",
@@ -722,6 +741,11 @@ mod tests {
             ("0 < keeps 1", "0 < (x < bool 0.05)", false),
             ("neither passes", "(x < bool 0.05) > 1", false),
             ("against a vector", "(x < bool 0.05) >= y", false),
+            // Found by cargo-mutants: each operator and number form judged on its own.
+            ("< 2 passes both", "(x < bool 0.05) < 2", true),
+            ("== 2 passes neither", "(x < bool 0.05) == 2", false),
+            ("a parenthesised number", "(x < bool 0.05) >= (0)", true),
+            ("a negated number", "(x < bool 0.05) > -(1)", true),
         ] {
             assert_eq!(always(text), fires, "{name}: {text}");
         }
@@ -764,6 +788,17 @@ mod tests {
                 r#"y * on() group_left(p) count_values("p", x)"#,
             ),
             ("on keeps it", r#"count_values("p", x) > on(p) y"#),
+            // Found by cargo-mutants: group_right keeps the right side's labels, and
+            // copies the listed ones from the left.
+            (
+                "group_right, many side",
+                r#"y * on() group_right count_values("p", x)"#,
+            ),
+            (
+                "group_right copies it",
+                r#"count_values("p", x) * on() group_right(p) y"#,
+            ),
+            ("a parenthesised label name", r#"count_values(("p"), x)"#),
         ] {
             let message = value_label(text).unwrap_or_else(|| panic!("{name}: {text} accepted"));
             assert!(message.contains(r#"label "p""#), "{name}: {message}");

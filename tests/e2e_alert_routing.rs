@@ -1,9 +1,11 @@
 //! What a rule emits stays in its namespace, shown on the software that routes alerts:
 //! the real `prometheus` and `alertmanager` daemons (Debian's packages), on 127.0.0.1.
 //!
-//! Two tenants, user1 (drifting) and user2 (healthy), each deploy the workshop's
-//! PrometheusRule and AlertmanagerConfig; user1 adds hostile rules that relabel, drop or
-//! rewrite the namespace of what they emit. Every object goes through the `.wasm`; only
+//! Two tenants, user1 and user2, each deploy the workshop's PrometheusRule and
+//! AlertmanagerConfig; user1 adds hostile rules that relabel, drop or rewrite the
+//! namespace of what they emit. user1 drifts from the start; in the main scenario user2
+//! drifts too, and each tenant's alerts must reach its own listener and no other, every
+//! request the listeners receive accounted for. Every object goes through the `.wasm`; only
 //! what it accepts, as mutated, is deployed, converted the way the Prometheus Operator
 //! does (`common::operator`). A local exporter serves the TrustyAI series and a local
 //! listener stands in for every tenant's EventListener, recording which URL each
@@ -218,8 +220,10 @@ struct Stack {
     /// Every EventListener: each webhook URL is sent here, its host kept in the path.
     listener: Stub,
     _exporter: Stub,
-    /// user1's drift p-value, served by the exporter.
+    /// user1's and user2's drift p-values, served by the exporter (0.01 and 0.5 at
+    /// first: user1 drifts, user2 is healthy).
     user1_value: Arc<Mutex<f64>>,
+    user2_value: Arc<Mutex<f64>>,
     dir: PathBuf,
 }
 
@@ -251,15 +255,17 @@ impl Stack {
         std::fs::create_dir_all(&dir).unwrap();
 
         let user1_value = Arc::new(Mutex::new(0.01));
-        let served = user1_value.clone();
+        let user2_value = Arc::new(Mutex::new(0.5));
+        let (served, served2) = (user1_value.clone(), user2_value.clone());
         let extra_series = extra_series.to_owned();
         let exporter = Stub::answering(move |_| {
             Reply::ok(format!(
                 "# TYPE trustyai_meanshift gauge\n\
                  trustyai_meanshift{{namespace=\"{USER1}\",subcategory=\"danceability\"}} {}\n\
-                 trustyai_meanshift{{namespace=\"{USER2}\",subcategory=\"danceability\"}} 0.5\n\
+                 trustyai_meanshift{{namespace=\"{USER2}\",subcategory=\"danceability\"}} {}\n\
                  {extra_series}",
-                served.lock().unwrap()
+                served.lock().unwrap(),
+                served2.lock().unwrap()
             ))
         });
 
@@ -310,6 +316,7 @@ impl Stack {
             listener,
             _exporter: exporter,
             user1_value,
+            user2_value,
             dir,
         };
         stack.wait_for("both daemons ready", || {
@@ -387,21 +394,25 @@ impl Stack {
             .collect()
     }
 
-    /// The labels of every series of Prometheus's `ALERTS` right now.
+    /// The labels of every series of Prometheus's `ALERTS` right now. A query that fails
+    /// (no answer, not 200, not JSON, not `"status": "success"` with a vector) fails the
+    /// test: an empty list means Prometheus said there are no alerts, never "unknown".
     fn alerts(&self) -> Vec<Value> {
-        http_get(self.prometheus, "/api/v1/query?query=ALERTS")
-            .and_then(|body| serde_json::from_str::<Value>(&body).ok())
-            .and_then(|v| v["data"]["result"].as_array().cloned())
-            .unwrap_or_default()
-            .into_iter()
+        let body = http_get(self.prometheus, "/api/v1/query?query=ALERTS")
+            .unwrap_or_else(|| panic!("the ALERTS query failed (no 200 answer from Prometheus)"));
+        let answer: Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("the ALERTS query answered no JSON ({e}): {body}"));
+        assert_eq!(
+            (&answer["status"], &answer["data"]["resultType"]),
+            (&json!("success"), &json!("vector")),
+            "the ALERTS query failed: {body}"
+        );
+        answer["data"]["result"]
+            .as_array()
+            .unwrap_or_else(|| panic!("the ALERTS query has no result list: {body}"))
+            .iter()
             .map(|series| series["metric"].clone())
             .collect()
-    }
-
-    fn firing(&self, alertname: &str) -> bool {
-        self.alerts()
-            .iter()
-            .any(|a| a["alertname"] == alertname && a["alertstate"] == "firing")
     }
 }
 
@@ -491,68 +502,121 @@ fn each_tenants_alerts_reach_its_own_pipeline_and_nothing_else() {
         configs: configs(),
     };
     let stack = Stack::start("policy", &deployment);
+    // Both tenants drift: user1 from the start, user2 now.
+    *stack.user2_value.lock().unwrap() = 0.01;
 
-    stack.wait_for("user1's drift notification", || {
-        stack.notified("user1", "firing").iter().any(|n| {
-            n.alerts
-                .iter()
-                .any(|a| a["labels"]["alertname"] == "jukebox-datadrift-alert")
-        })
-    });
-    // Every alert user1's rules raise fires, and none leaves user1's namespace.
-    stack.wait_for("all of user1's alerts firing", || {
-        [
-            "jukebox-datadrift-alert",
-            "relabelled-to-user2",
-            "namespace-dropped",
-            "namespace-from-value",
-        ]
-        .iter()
-        .all(|a| stack.firing(a))
-    });
-    let alerts = stack.alerts();
-    for alert in &alerts {
-        assert_eq!(
-            alert["namespace"], USER1,
-            "an alert left user1's namespace: {alert}"
-        );
-    }
-    // Each reaches user1's own listener.
-    let names = [
+    const DRIFT: &str = "jukebox-datadrift-alert";
+    let user1_alerts = [
+        DRIFT,
         "relabelled-to-user2",
         "namespace-dropped",
         "namespace-from-value",
     ];
-    stack.wait_for("each hostile alert at user1's listener", || {
-        let notified: Vec<String> = stack
-            .notified("user1", "firing")
+    // Every alert both tenants' rules raise fires in Prometheus, each in its own
+    // namespace (the query failing fails the wait).
+    stack.wait_for("all of user1's alerts and user2's drift firing", || {
+        let alerts = stack.alerts();
+        let firing = |name: &str, namespace: &str| {
+            alerts.iter().any(|a| {
+                a["alertname"] == name && a["alertstate"] == "firing" && a["namespace"] == namespace
+            })
+        };
+        user1_alerts.iter().all(|a| firing(a, USER1)) && firing(DRIFT, USER2)
+    });
+    let mut alerts: Vec<(String, String)> = stack
+        .alerts()
+        .iter()
+        .map(|a| {
+            (
+                a["namespace"].as_str().unwrap_or("").to_owned(),
+                a["alertname"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    alerts.sort();
+    let mut expected: Vec<(String, String)> = user1_alerts
+        .iter()
+        .map(|a| (USER1.to_owned(), a.to_string()))
+        .chain([(USER2.to_owned(), DRIFT.to_owned())])
+        .collect();
+    expected.sort();
+    assert_eq!(
+        alerts, expected,
+        "ALERTS holds an alert outside its namespace"
+    );
+
+    // Each tenant's alerts reach its own listener: user1's four, user2's drift.
+    let names_at = |user: &str| -> Vec<String> {
+        stack
+            .notified(user, "firing")
             .iter()
             .flat_map(Notification::alertnames)
-            .collect();
-        names.iter().all(|name| notified.iter().any(|n| n == name))
+            .collect()
+    };
+    stack.wait_for("each alert at its own tenant's listener", || {
+        let (at1, at2) = (names_at("user1"), names_at("user2"));
+        user1_alerts.iter().all(|a| at1.iter().any(|n| n == a)) && at2.iter().any(|n| n == DRIFT)
     });
     // Nothing else arrives after them, at any listener.
     stack.wait_quiet(&stack.listener, Instant::now());
-    assert!(
-        stack
-            .notifications()
-            .iter()
-            .all(|n| n.listener == listener_host("user1")),
-        "a notification reached another listener: {:?}",
-        stack.notifications()
-    );
+    let account = |stage: &str| {
+        // Every request the listener stand-in received, of any kind, is a firing
+        // notification POSTed to user1's or user2's listener, holding only that tenant's
+        // alerts (by namespace and by name).
+        for request in stack.listener.requests() {
+            let n = Notification::parse(&request).unwrap_or_else(|| {
+                panic!(
+                    "{stage}: a request that is no notification: {} {} {}",
+                    request.method,
+                    request.path,
+                    request.body_text()
+                )
+            });
+            assert_eq!(request.method, "POST", "{stage}: {n:?}");
+            assert_eq!(
+                n.status, "firing",
+                "{stage}: a {} notification: {n:?}",
+                n.status
+            );
+            let (namespace, names): (&str, &[&str]) = if n.listener == listener_host("user1") {
+                (USER1, &user1_alerts)
+            } else if n.listener == listener_host("user2") {
+                (USER2, &[DRIFT])
+            } else {
+                panic!("{stage}: a notification to an unknown listener: {n:?}")
+            };
+            for alert in &n.alerts {
+                assert_eq!(
+                    alert["labels"]["namespace"], namespace,
+                    "{stage}: another namespace's alert at {}: {alert}",
+                    n.listener
+                );
+                let name = alert["labels"]["alertname"].as_str().unwrap_or("");
+                assert!(
+                    names.contains(&name),
+                    "{stage}: {name:?} at {}: {alert}",
+                    n.listener
+                );
+            }
+        }
+    };
+    account("while firing");
+    let delivered = stack.listener.count();
 
-    // The drift clears: the alerts resolve, and no `resolved` notification starts a
-    // second retraining run (sendResolved: false).
+    // The drift clears for both: the alerts resolve, and no `resolved` notification
+    // starts a second retraining run (sendResolved: false).
     *stack.user1_value.lock().unwrap() = 0.5;
-    stack.wait_for("user1's alerts to resolve", || stack.alerts().is_empty());
-    // Alertmanager learns of the resolution at the next evaluation; give it the group
-    // intervals after that to send a notification, if it were going to.
+    *stack.user2_value.lock().unwrap() = 0.5;
+    stack.wait_for("every alert to resolve", || stack.alerts().is_empty());
+    // Alertmanager learns of the resolution at the next evaluation; wait past its group
+    // interval after the last delivery (or now) for a notification, if one were coming.
     stack.wait_quiet(&stack.listener, Instant::now());
-    assert!(
-        stack.notified("user1", "resolved").is_empty(),
-        "{:?}",
-        stack.notifications()
+    account("after resolving");
+    assert_eq!(
+        stack.listener.count(),
+        delivered,
+        "requests after the drift cleared: {:?}",
+        &stack.requests()[delivered..]
     );
 }
 

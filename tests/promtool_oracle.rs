@@ -86,9 +86,44 @@ fn every_admitted_prometheusrule_passes_promtool_check_rules() {
     assert!(checked >= 6, "only {checked} rule files checked");
 }
 
-/// A `promtool test rules` file for the seed's alert over two namespaces' series.
-fn drift_test(object: &Value, own_value: &str, other_value: &str, expect_alerts: Value) -> Value {
+/// The seed's alert, as the fixtures write it.
+const DRIFT_ALERT: &str = "jukebox-datadrift-alert";
+const DRIFT_MESSAGE: &str = "jukebox meanshift p-value has dropped below 0.05 for danceability, indicating a drift in data over the last 5000 samples compared to the training data.";
+
+/// One alert `promtool test rules` must find firing: every label it carries, written out
+/// (alertname included), and its annotations as Prometheus expands them.
+fn fired(labels: Value, annotations: Value) -> Value {
+    json!({"labels": labels, "annotations": annotations})
+}
+
+/// The drift alert firing in `namespace` with exactly the labels the seed gives it.
+fn drift_fired(namespace: &str) -> Value {
+    fired(
+        json!({"alertname": DRIFT_ALERT, "namespace": namespace, "severity": "critical", "subcategory": "danceability"}),
+        json!({"message": DRIFT_MESSAGE}),
+    )
+}
+
+/// A `promtool test rules` file for the drift alert over two namespaces' series: at 20m
+/// exactly the alerts in `expected` fire (`[]`: none), each with exactly its labels and
+/// annotations. The object must hold the alert by that name, so that "none fires" cannot
+/// pass because the rule is gone or renamed.
+fn drift_test(object: &Value, own_value: &str, other_value: &str, expected: &[Value]) -> Value {
     let rule = &object["spec"]["groups"][0]["rules"][0];
+    assert_eq!(
+        rule["alert"], DRIFT_ALERT,
+        "the drift alert is not the first rule: {rule}"
+    );
+    let exp_alerts: Vec<Value> = expected
+        .iter()
+        .map(|alert| {
+            // promtool adds `alertname` from the test itself; the rest must match exactly.
+            let mut labels = alert["labels"].clone();
+            let name = labels.as_object_mut().unwrap().remove("alertname");
+            assert_eq!(name, Some(json!(DRIFT_ALERT)), "{alert}");
+            json!({"exp_labels": labels, "exp_annotations": alert["annotations"]})
+        })
+        .collect();
     json!({
         "rule_files": ["rules.yaml"],
         "evaluation_interval": "1m",
@@ -102,19 +137,11 @@ fn drift_test(object: &Value, own_value: &str, other_value: &str, expect_alerts:
             ],
             "alert_rule_test": [{
                 "eval_time": "20m",
-                "alertname": rule["alert"],
-                "exp_alerts": expect_alerts,
+                "alertname": DRIFT_ALERT,
+                "exp_alerts": exp_alerts,
             }],
         }],
     })
-}
-
-fn firing_in(object: &Value, namespace: &str) -> Value {
-    let rule = &object["spec"]["groups"][0]["rules"][0];
-    let mut labels = rule["labels"].clone();
-    labels["namespace"] = json!(namespace);
-    labels["subcategory"] = json!("danceability");
-    json!([{"exp_labels": labels, "exp_annotations": rule["annotations"]}])
 }
 
 fn promtool_test(name: &str, object: &Value, test: &Value) -> (bool, String) {
@@ -131,12 +158,17 @@ fn promtool_test(name: &str, object: &Value, test: &Value) -> (bool, String) {
 #[test]
 fn seed_alert_fires_on_its_own_namespace_only() {
     let seed = admitted(&request("seed-prometheusrule"), &workshop_settings()).unwrap();
-    // Own namespace drifts (p-value 0.01 for 20m): fires, with the namespace's labels.
-    let test = drift_test(&seed, "0.01", "0.5", firing_in(&seed, "user1-test"));
+    // Own namespace drifts (p-value 0.01 for 20m): fires once, with exactly the seed's
+    // labels and its own namespace.
+    let test = drift_test(&seed, "0.01", "0.5", &[drift_fired("user1-test")]);
     let (ok, out) = promtool_test("seed-own", &seed, &test);
     assert!(ok, "{out}");
+    // Both drift: still only user1-test's alert.
+    let test = drift_test(&seed, "0.01", "0.01", &[drift_fired("user1-test")]);
+    let (ok, out) = promtool_test("seed-both", &seed, &test);
+    assert!(ok, "{out}");
     // Only the other namespace drifts: silent.
-    let test = drift_test(&seed, "0.5", "0.01", json!([]));
+    let test = drift_test(&seed, "0.5", "0.01", &[]);
     let (ok, out) = promtool_test("seed-other", &seed, &test);
     assert!(ok, "{out}");
 }
@@ -146,7 +178,7 @@ fn a_rule_without_matcher_leaks_before_the_policy_and_not_after() {
     let request = request("prometheusrule-no-matcher");
     let before = request["object"].clone();
     // Before: the unscoped rule fires on the other tenant's drift.
-    let test = drift_test(&before, "0.5", "0.01", firing_in(&before, "user2-test"));
+    let test = drift_test(&before, "0.5", "0.01", &[drift_fired("user2-test")]);
     let (ok, out) = promtool_test("leak-before", &before, &test);
     assert!(
         ok,
@@ -155,11 +187,23 @@ fn a_rule_without_matcher_leaks_before_the_policy_and_not_after() {
 
     let after = admitted(&request, &workshop_settings()).unwrap();
     assert_ne!(before, after);
-    let test = drift_test(&after, "0.5", "0.01", json!([]));
+    let test = drift_test(&after, "0.5", "0.01", &[]);
     let (ok, out) = promtool_test("leak-after", &after, &test);
     assert!(ok, "{out}");
-    let test = drift_test(&after, "0.01", "0.5", firing_in(&after, "user1-test"));
+    let test = drift_test(&after, "0.01", "0.5", &[drift_fired("user1-test")]);
     let (ok, out) = promtool_test("own-after", &after, &test);
+    assert!(ok, "{out}");
+    // Both drift: before, one alert per namespace; after, only user1-test's.
+    let test = drift_test(
+        &before,
+        "0.01",
+        "0.01",
+        &[drift_fired("user1-test"), drift_fired("user2-test")],
+    );
+    let (ok, out) = promtool_test("both-before", &before, &test);
+    assert!(ok, "{out}");
+    let test = drift_test(&after, "0.01", "0.01", &[drift_fired("user1-test")]);
+    let (ok, out) = promtool_test("both-after", &after, &test);
     assert!(ok, "{out}");
 }
 
@@ -186,9 +230,11 @@ fn an_admitted_annotation_template_loads_and_expands_in_prometheus() {
         .arg(&rules));
     assert!(ok, "promtool check rules failed:\n{out}");
     // And Prometheus expands it as written: the namespace's own label and value.
-    let mut expected = firing_in(&object, "user1-test");
-    expected[0]["exp_annotations"] = json!({"message": "user1-test p=0.01"});
-    let test = drift_test(&object, "0.01", "0.5", expected);
+    let expected = fired(
+        json!({"alertname": DRIFT_ALERT, "namespace": "user1-test", "severity": "critical", "subcategory": "danceability"}),
+        json!({"message": "user1-test p=0.01"}),
+    );
+    let test = drift_test(&object, "0.01", "0.5", &[expected]);
     let (ok, out) = promtool_test("template-expand", &object, &test);
     assert!(ok, "{out}");
 }
@@ -213,5 +259,105 @@ fn templates_the_policy_refuses_as_malformed_promtool_refuses_too() {
             .arg("rules")
             .arg(&rules));
         assert!(!ok, "promtool accepted {template}:\n{out}");
+    }
+}
+
+/// A recording rule over `expr` in the seed object (its namespace label already set).
+fn recording_rule(expr: &str) -> Value {
+    let mut request = request("seed-prometheusrule");
+    let rule = &mut request["object"]["spec"]["groups"][0]["rules"][0];
+    *rule = json!({
+        "record": "jukebox:recorded",
+        "expr": expr,
+        "labels": {"namespace": "user1-test"},
+    });
+    request
+}
+
+/// `promtool test rules`: `expr` evaluated over `series` selects exactly `expected`.
+fn selects(
+    name: &str,
+    object: &Value,
+    expr: &str,
+    series: &[(&str, &str)],
+    expected: &[(&str, f64)],
+) {
+    let test = json!({
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "interval": "1m",
+            "input_series": series
+                .iter()
+                .map(|(s, v)| json!({"series": s, "values": v}))
+                .collect::<Vec<_>>(),
+            "promql_expr_test": [{
+                "expr": expr,
+                "eval_time": "5m",
+                "exp_samples": expected
+                    .iter()
+                    .map(|(labels, value)| json!({"labels": labels, "value": value}))
+                    .collect::<Vec<_>>(),
+            }],
+        }],
+    });
+    let (ok, out) = promtool_test(name, object, &test);
+    assert!(ok, "{expr}:\n{out}");
+}
+
+/// Issue 17, rows 2 and 3: the admitted text selects what the author's text plus the
+/// namespace matcher selects (Prometheus reads `\xc3\xa9` as é and `@ -100` as
+/// -100 s; the old canonical reprint read them as Ã© and 0).
+#[test]
+fn admitted_escapes_and_timestamps_select_what_the_author_wrote() {
+    /// (written, stored, the samples it selects)
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, f64)]);
+    let cases: [Case; 3] = [
+        (
+            r#"x{subcategory="dance\xc3\xa9"} or sum"#,
+            r#"x{namespace="user1-test", subcategory="dance\xc3\xa9"} or sum{namespace="user1-test"}"#,
+            &[
+                (r#"x{namespace="user1-test",subcategory="danceé"}"#, 1.0),
+                (r#"sum{namespace="user1-test"}"#, 4.0),
+            ],
+        ),
+        (
+            r#"x{subcategory="dance\303\251"} or sum"#,
+            r#"x{namespace="user1-test", subcategory="dance\303\251"} or sum{namespace="user1-test"}"#,
+            &[
+                (r#"x{namespace="user1-test",subcategory="danceé"}"#, 1.0),
+                (r#"sum{namespace="user1-test"}"#, 4.0),
+            ],
+        ),
+        (
+            "x @ -100 or sum",
+            r#"x{namespace="user1-test"} @ -100 or sum{namespace="user1-test"}"#,
+            // Nothing is sampled before 0: only `sum` (`@ 0` would select x too).
+            &[(r#"sum{namespace="user1-test"}"#, 4.0)],
+        ),
+    ];
+    let series = [
+        (r#"x{namespace="user1-test",subcategory="danceé"}"#, "1x10"),
+        (r#"x{namespace="user2-test",subcategory="danceé"}"#, "2x10"),
+        (r#"x{namespace="user1-test",subcategory="danceÃ©"}"#, "3x10"),
+        (r#"sum{namespace="user1-test"}"#, "4x10"),
+        (r#"sum{namespace="user2-test"}"#, "5x10"),
+    ];
+    for (i, (written, want, expected)) in cases.into_iter().enumerate() {
+        let object = admitted(&recording_rule(written), &workshop_settings())
+            .unwrap_or_else(|| panic!("{written} refused"));
+        let stored = object["spec"]["groups"][0]["rules"][0]["expr"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(stored, want);
+        let scratch = scratch_dir(&format!("issue17-check-{i}"));
+        let rules = write_rule_file(&scratch, &object);
+        let (ok, out) = run(Command::new(promtool())
+            .arg("check")
+            .arg("rules")
+            .arg(&rules));
+        assert!(ok, "promtool check rules: {out}");
+        selects(&format!("issue17-{i}"), &object, &stored, &series, expected);
     }
 }

@@ -117,18 +117,197 @@ pub fn patch_ops(response: &AdmissionResponse) -> Value {
     serde_json::to_value(response.patch_ops.clone().unwrap_or_default()).unwrap()
 }
 
-/// Asserts the object is accepted as it is: no patch, and the mutated object, sent back,
-/// is accepted with no further change.
+/// Asserts what every admitted object must look like, then that it is a fixed point:
+///
+/// - the response admits the request (a rejection is the caller's to expect, not this
+///   helper's);
+/// - a PrometheusRule, mutated or not: every `expr` parses (promql_parser, walked here, not
+///   with the policy's walker) and every selector in it, in every `or` alternative, has
+///   exactly one matcher on the namespace label (`namespaceLabel`, default `namespace`),
+///   and it is `="<namespace>"`; every rule carries that label set to the namespace;
+/// - an AlertmanagerConfig: every webhook says `sendResolved` as the settings want (`false`
+///   unless they set it) and `httpConfig.followRedirects: false`, and the top route has a
+///   `repeatInterval`;
+/// - an exempt namespace's object, any other kind, and a DELETE are admitted untouched;
+/// - the admitted object, sent back, is admitted with no further change.
 pub fn assert_idempotent(request: &Value, settings: &Value, response: &AdmissionResponse) {
-    let Some(mutated) = &response.mutated_object else {
-        return;
-    };
-    let again = validate(&with_object(request, mutated.clone()), settings);
-    assert!(again.allowed, "mutated object rejected: {:?}", again.status);
     assert!(
-        again.patch.is_none(),
-        "mutated object changed again: {}",
-        patch_ops(&again)
+        response.allowed,
+        "assert_idempotent on a rejection: {:?}",
+        response.status
+    );
+    let admitted = response
+        .mutated_object
+        .clone()
+        .unwrap_or_else(|| request["object"].clone());
+    let namespace = request["namespace"]
+        .as_str()
+        .or_else(|| admitted["metadata"]["namespace"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let exempt = settings["exemptNamespaces"]
+        .as_array()
+        .is_some_and(|list| list.iter().any(|n| n == namespace.as_str()));
+    let kind = request["kind"]["kind"].as_str().unwrap_or_default();
+    let untouched = exempt
+        || request["operation"] == "DELETE"
+        || !matches!(kind, "PrometheusRule" | "AlertmanagerConfig");
+    if untouched {
+        assert!(
+            response.patch.is_none() && response.mutated_object.is_none(),
+            "{kind} {:?} in {namespace:?} (exempt: {exempt}) was changed: {}",
+            request["operation"],
+            patch_ops(response)
+        );
+        return;
+    }
+    assert!(!namespace.is_empty(), "no namespace in {request}");
+    match kind {
+        "PrometheusRule" => assert_rules_scoped(&admitted, &namespace, settings),
+        _ => assert_storm_protected(&request["object"], &admitted, settings),
+    }
+    if let Some(mutated) = &response.mutated_object {
+        let again = validate(&with_object(request, mutated.clone()), settings);
+        assert!(again.allowed, "mutated object rejected: {:?}", again.status);
+        assert!(
+            again.patch.is_none(),
+            "mutated object changed again: {}",
+            patch_ops(&again)
+        );
+    }
+}
+
+/// Every selector of every rule's `expr` has exactly one matcher on the namespace label,
+/// `="<namespace>"`, and every rule carries the label.
+pub fn assert_rules_scoped(object: &Value, namespace: &str, settings: &Value) {
+    let label = settings["namespaceLabel"].as_str().unwrap_or("namespace");
+    let groups = object["spec"]["groups"]
+        .as_array()
+        .unwrap_or_else(|| panic!("admitted PrometheusRule without spec.groups: {object}"));
+    for (g, group) in groups.iter().enumerate() {
+        for (r, rule) in group["rules"].as_array().into_iter().flatten().enumerate() {
+            let at = format!("spec.groups[{g}].rules[{r}]");
+            assert_eq!(
+                rule["labels"][label], namespace,
+                "{at}.labels.{label} is not {namespace:?}: {rule}"
+            );
+            let expr = match &rule["expr"] {
+                // int-or-string: a number has no selector.
+                Value::Number(_) => continue,
+                Value::String(expr) => expr,
+                other => panic!("{at}.expr admitted as {other}"),
+            };
+            let unscoped = unscoped_selectors(expr, label, namespace)
+                .unwrap_or_else(|e| panic!("{at}.expr {expr:?} admitted but does not parse: {e}"));
+            assert!(
+                unscoped.is_empty(),
+                "{at}.expr {expr:?} admitted with selectors not scoped to {label}=\"{namespace}\": {unscoped:?}"
+            );
+        }
+    }
+}
+
+/// The selectors of `expr` (as text) that do not have exactly one `label` matcher, and it
+/// `="namespace"`; each `or` alternative of a selector counts on its own.
+pub fn unscoped_selectors(expr: &str, label: &str, namespace: &str) -> Result<Vec<String>, String> {
+    use promql_parser::label::MatchOp;
+    use promql_parser::parser::{self, Expr};
+    let tree = parser::parse(expr)?;
+    let mut unscoped = Vec::new();
+    let mut stack = vec![&tree];
+    while let Some(node) = stack.pop() {
+        let selector = match node {
+            Expr::VectorSelector(vs) => Some(vs),
+            Expr::MatrixSelector(ms) => Some(&ms.vs),
+            Expr::Aggregate(a) => {
+                stack.push(&a.expr);
+                stack.extend(a.param.as_deref());
+                None
+            }
+            Expr::Unary(u) => {
+                stack.push(&u.expr);
+                None
+            }
+            Expr::Binary(b) => {
+                stack.push(&b.lhs);
+                stack.push(&b.rhs);
+                None
+            }
+            Expr::Paren(p) => {
+                stack.push(&p.expr);
+                None
+            }
+            Expr::Subquery(s) => {
+                stack.push(&s.expr);
+                None
+            }
+            Expr::Call(c) => {
+                stack.extend(c.args.args.iter().map(|a| &**a));
+                None
+            }
+            Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => None,
+        };
+        let Some(vs) = selector else { continue };
+        let alternatives: Vec<&Vec<promql_parser::label::Matcher>> =
+            if vs.matchers.or_matchers.is_empty() {
+                vec![&vs.matchers.matchers]
+            } else {
+                vs.matchers.or_matchers.iter().collect()
+            };
+        let scoped = alternatives.iter().all(|set| {
+            let on_label: Vec<_> = set.iter().filter(|m| m.name == label).collect();
+            on_label.len() == 1
+                && matches!(on_label[0].op, MatchOp::Equal)
+                && on_label[0].value == namespace
+        });
+        if !scoped {
+            unscoped.push(vs.to_string());
+        }
+    }
+    Ok(unscoped)
+}
+
+/// Storm protection of an admitted AlertmanagerConfig (`written`: as submitted): every
+/// webhook's `sendResolved` is the boolean the tenant wrote (kept, as the README says) or
+/// else what the settings want (`false` unless they say otherwise; when they set `null`,
+/// "leave it", as written), its `httpConfig.followRedirects` is `false`, and the top route
+/// has a `repeatInterval`.
+pub fn assert_storm_protected(written: &Value, object: &Value, settings: &Value) {
+    let send_resolved = match settings.get("sendResolved") {
+        None => Some(Value::Bool(false)),
+        Some(Value::Null) => None,
+        Some(v) => Some(v.clone()),
+    };
+    for (r, receiver) in object["spec"]["receivers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        for (w, hook) in receiver["webhookConfigs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let at = format!("spec.receivers[{r}].webhookConfigs[{w}]");
+            let as_written = &written["spec"]["receivers"][r]["webhookConfigs"][w]["sendResolved"];
+            let expected = match (as_written, &send_resolved) {
+                (Value::Bool(_), _) | (_, None) => as_written,
+                (_, Some(setting)) => setting,
+            };
+            assert_eq!(&hook["sendResolved"], expected, "{at}.sendResolved: {hook}");
+            assert_eq!(
+                hook["httpConfig"]["followRedirects"], false,
+                "{at}.httpConfig.followRedirects: {hook}"
+            );
+        }
+    }
+    let repeat = &object["spec"]["route"]["repeatInterval"];
+    assert!(
+        repeat.as_str().is_some_and(|s| !s.is_empty()),
+        "spec.route.repeatInterval admitted as {repeat}: {}",
+        object["spec"]["route"]
     );
 }
 
