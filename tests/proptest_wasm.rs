@@ -468,7 +468,9 @@ fn rule(n: u32) -> Value {
 fn webhook(n: u32) -> Value {
     match n % 5 {
         0 => json!({"url": pick(URLS, n / 5)}),
-        1 => json!({"url": pick(URLS, n / 5), "httpConfig": {"followRedirects": n % 2 == 0}}),
+        1 => {
+            json!({"url": pick(URLS, n / 5), "httpConfig": {"followRedirects": n.is_multiple_of(2)}})
+        }
         2 => {
             json!({"url": pick(URLS, n / 5), "httpConfig": {"oauth2": {"tokenUrl": pick(URLS, n / 7)}}})
         }
@@ -496,7 +498,7 @@ fn value_for(key: &str, n: u32, generic: bool) -> Value {
         }
         "url" | "tokenUrl" | "proxyUrl" | "proxyURL" => json!(pick(URLS, n)),
         "followRedirects" | "insecureSkipVerify" | "continue" | "sendResolved" => {
-            json!(n % 2 == 0)
+            json!(n.is_multiple_of(2))
         }
         "httpConfig" => pick(
             &[
@@ -514,7 +516,7 @@ fn value_for(key: &str, n: u32, generic: bool) -> Value {
         "webhookConfigs" => webhook(n),
         "routes" => {
             json!({"receiver": pick(&["default", "r1", "gone"], n), "groupInterval": pick(DURATIONS, n / 3),
-                   "continue": n % 2 == 0, "routes": if n % 3 == 0 { json!([{"receiver": "default"}]) } else { json!([]) }})
+                   "continue": n.is_multiple_of(2), "routes": if n.is_multiple_of(3) { json!([{"receiver": "default"}]) } else { json!([]) }})
         }
         "muteTimeIntervals" | "activeTimeIntervals" => json!([pick(&["office", "nope"], n)]),
         "receiver" | "name" | "alert" | "record" => {

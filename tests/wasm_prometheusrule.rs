@@ -349,13 +349,19 @@ fn exemptions_and_namespaces_are_matched_whole() {
     assert!(r.allowed && r.patch.is_none(), "{:?}", r.status);
 
     for near in ["user1-testing", "user1-tes", "USER1-TEST"] {
-        let r = validate(&with_expr(json!(format!("x{{namespace={near:?}}}"))), &defaults());
+        let r = validate(
+            &with_expr(json!(format!("x{{namespace={near:?}}}"))),
+            &defaults(),
+        );
         assert_rejected(&r, &format!("has matcher namespace={near:?}"));
     }
 
     let mut nowhere = with_expr(json!("x"));
     nowhere["namespace"] = json!("");
-    nowhere["object"]["metadata"].as_object_mut().unwrap().remove("namespace");
+    nowhere["object"]["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("namespace");
     assert_rejected(
         &validate(&nowhere, &defaults()),
         "\"PrometheusRule\" has no namespace",
@@ -390,9 +396,7 @@ fn every_fixture_gets_an_answer_and_mutations_are_idempotent() {
     // Admitted under (defaults, onConflict: overwrite); every other fixture is refused
     // under both. An admitted object must be scoped, storm-protected and a fixed point.
     let admitted = |name: &str| match name {
-        "prometheusrule-other-namespace" | "prometheusrule-update-other-namespace" => {
-            (false, true)
-        }
+        "prometheusrule-other-namespace" | "prometheusrule-update-other-namespace" => (false, true),
         "seed-prometheusrule"
         | "prometheusrule-no-matcher"
         | "prometheusrule-unrendered-template"

@@ -550,6 +550,18 @@ pub fn line_at(text: &str, pos: usize) -> usize {
         .count()
 }
 
+/// What a JSON value is, for messages ("found a list").
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -594,17 +606,5 @@ mod tests {
         let root = docs[0].as_ref().unwrap().root.as_ref().unwrap();
         let b = root.child("b").unwrap();
         assert_eq!(&text[b.start..b.end], "x");
-    }
-}
-
-/// What a JSON value is, for messages ("found a list").
-pub fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "nothing",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
     }
 }
