@@ -4,10 +4,11 @@ use kubewarden_policy_sdk::request::KubernetesAdmissionRequest;
 use serde_json::Value;
 
 use crate::alertmanager_config::{self, ApiVersion};
+use crate::checks::{request_namespace, Finding, Findings, Location};
 use crate::cluster::Cluster;
 use crate::prometheus_rule;
 use crate::settings::Settings;
-use crate::verdict::{Findings, Verdict};
+use crate::verdict::Verdict;
 
 pub const MONITORING_GROUP: &str = "monitoring.coreos.com";
 
@@ -56,11 +57,16 @@ pub fn review(
         request.namespace
     };
     if namespace.is_empty() {
-        return Verdict::Reject {
+        let finding = Finding {
+            check: &request_namespace::CHECK,
+            at: Location::path("metadata.namespace"),
             message: format!(
                 "{:?} has no namespace; this policy scopes alerting to the object's namespace",
                 request.kind.kind
             ),
+        };
+        return Verdict::Reject {
+            message: finding.problem_text(),
         };
     }
     if settings.is_exempt(&namespace) {
@@ -82,7 +88,7 @@ pub fn review(
             &mut findings,
         ),
     }
-    findings.into_verdict(object)
+    Verdict::of(findings, object)
 }
 
 #[cfg(test)]
@@ -180,7 +186,7 @@ mod tests {
         match verdict(request, &Settings::default()) {
             Verdict::Reject { message } => assert_eq!(
                 message,
-                "\"PrometheusRule\" has no namespace; this policy scopes alerting to the object's namespace"
+                "[request/namespace] metadata.namespace: \"PrometheusRule\" has no namespace; this policy scopes alerting to the object's namespace"
             ),
             other => panic!("{other:?}"),
         }

@@ -14,14 +14,20 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
+use crate::checks::object_shape::{
+    field_object_mut, list_mut, object_mut, required_name, wrong_type,
+};
+use crate::checks::{
+    listener_service, listener_tenant, object_bounds, object_loads, receiver_integrations,
+    route_fan_out, route_intervals, webhook_destination, webhook_http_client, webhook_redirects,
+    webhook_send_resolved, Findings, Location,
+};
 use crate::cluster::Cluster;
 use crate::durations;
-use crate::json_shape::{field_object_mut, list_mut, object_mut, required_name};
 use crate::settings::{
     OnShortInterval, Settings, DEFAULT_MIN_GROUP_INTERVAL, DEFAULT_MIN_REPEAT_INTERVAL,
 };
 use crate::tenancy;
-use crate::verdict::{json_kind, Findings};
 use crate::webhook_url::{self, Tenant, UrlDecision};
 
 /// Deepest nesting of `routes` accepted; bounds the recursion any object can cause.
@@ -76,14 +82,16 @@ pub fn review(
     // Before any cluster read: without it there is nothing to read for.
     if settings.cluster_domain.is_empty() {
         findings.reject(
-            "the policy's clusterDomain setting is empty, so no EventListener URL can be built; ask the cluster admin to set it".to_owned(),
+            &webhook_destination::CHECK,
+            Location::path(""),
+            "the policy's clusterDomain setting is empty, so no EventListener URL can be built; ask the cluster admin to set it",
         );
         return;
     }
     let user = match tenancy::tenant_of(namespace, settings, cluster) {
         Ok(user) => user,
         Err(why) => {
-            findings.reject(why);
+            findings.reject(&listener_tenant::CHECK, Location::path(""), why);
             return;
         }
     };
@@ -153,7 +161,7 @@ impl Listener {
         for namespace in &self.namespaces {
             if let Err(why) = tenancy::require_same_tenant(namespace, &self.user, settings, cluster)
             {
-                findings.reject(why);
+                findings.reject(&listener_tenant::CHECK, Location::path(""), why);
                 return;
             }
         }
@@ -161,16 +169,24 @@ impl Listener {
             return;
         };
         match cluster.service(namespace, name) {
-            Err(e) => findings.reject(format!(
-                "the tenant's EventListener Service {namespace}/{name} (listenerService) cannot be read: {e}; alerts sent to {:?} would reach no pipeline",
-                self.url
-            )),
+            Err(e) => findings.reject(
+                &listener_service::CHECK,
+                Location::path(""),
+                format!(
+                    "the tenant's EventListener Service {namespace}/{name} (listenerService) cannot be read: {e}; alerts sent to {:?} would reach no pipeline",
+                    self.url
+                ),
+            ),
             Ok(spec) => {
                 if let Some(why) = spec.not_a_listener() {
-                    findings.reject(format!(
-                        "the tenant's EventListener Service {namespace}/{name} (listenerService) is not a listener: {why}; alerts sent to {:?} could reach another tenant. Make it a ClusterIP Service that selects the EventListener's pods",
-                        self.url
-                    ));
+                    findings.reject(
+                        &listener_service::CHECK,
+                        Location::path(""),
+                        format!(
+                            "the tenant's EventListener Service {namespace}/{name} (listenerService) is not a listener: {why}; alerts sent to {:?} could reach another tenant. Make it a ClusterIP Service that selects the EventListener's pods",
+                            self.url
+                        ),
+                    );
                 }
             }
         }
@@ -202,18 +218,19 @@ fn review_receivers(
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Array(receivers)) => receivers,
         Some(other) => {
-            findings.reject(format!(
-                "spec.receivers must be a list, found {}",
-                json_kind(other)
-            ));
+            wrong_type(findings, Location::path("spec.receivers"), "a list", other);
             return Ok(Some(ReceiverNames::new()));
         }
     };
     if receivers.len() > MAX_RECEIVERS {
-        findings.reject(format!(
-            "spec.receivers holds {} receivers; the limit is {MAX_RECEIVERS} per AlertmanagerConfig",
-            receivers.len()
-        ));
+        findings.reject(
+            &object_bounds::CHECK,
+            Location::path("spec.receivers"),
+            format!(
+                "holds {} receivers; the limit is {MAX_RECEIVERS} per AlertmanagerConfig",
+                receivers.len()
+            ),
+        );
         return Err(());
     }
     let mut names = ReceiverNames::with_capacity(receivers.len());
@@ -223,23 +240,27 @@ fn review_receivers(
             continue;
         };
         let name = required_name(receiver, &at, findings);
-        let who = format!("receiver {name:?} ({at}");
+        let who = format!("receiver {name:?}");
         for key in receiver.keys() {
             if key.ends_with("Configs")
                 && key != "webhookConfigs"
                 && !settings.allowed_receiver_integrations.contains(key)
             {
-                findings.reject(format!(
-                    "{who}.{key}): only webhookConfigs to this tenant's EventListener are allowed; {key} sends alerts to destinations this policy cannot check"
-                ));
+                findings.reject(
+                    &receiver_integrations::CHECK,
+                    Location::named(who.clone(), format!("{at}.{key}")),
+                    format!("only webhookConfigs to this tenant's EventListener are allowed; {key} sends alerts to destinations this policy cannot check"),
+                );
             }
         }
         let webhooks = list_mut(receiver, "webhookConfigs", &at, findings);
         let too_many = webhooks.as_ref().map_or(0, |list| list.len());
         let webhooks = if too_many > MAX_WEBHOOKS_PER_RECEIVER {
-            findings.reject(format!(
-                "receiver {name:?} ({at}.webhookConfigs) lists {too_many} webhooks; the limit is {MAX_WEBHOOKS_PER_RECEIVER} per receiver"
-            ));
+            findings.reject(
+                &object_bounds::CHECK,
+                Location::named(who.clone(), format!("{at}.webhookConfigs")),
+                format!("lists {too_many} webhooks; the limit is {MAX_WEBHOOKS_PER_RECEIVER} per receiver"),
+            );
             None
         } else {
             webhooks
@@ -259,20 +280,28 @@ fn review_receivers(
             }
         }
         if to_listener.len() > 1 {
-            findings.reject(format!(
-                "receiver {name:?} ({at}.webhookConfigs) sends to this tenant's EventListener {} times (webhookConfigs{to_listener:?}), so every notification would start {} retraining runs; keep one",
-                to_listener.len(),
-                to_listener.len()
-            ));
+            findings.reject(
+                &route_fan_out::CHECK,
+                Location::named(who.clone(), format!("{at}.webhookConfigs")),
+                format!(
+                    "sends to this tenant's EventListener {} times (webhookConfigs{to_listener:?}), so every notification would start {} retraining runs; keep one",
+                    to_listener.len(),
+                    to_listener.len()
+                ),
+            );
         }
         if name.is_empty() {
             continue;
         }
         if let Some(first) = names.get(&name) {
-            findings.reject(format!(
-                "{at}: receiver name {name:?} is repeated (first at spec.receivers[{}]); receiver names must be unique",
-                first.index
-            ));
+            findings.reject(
+                &object_loads::CHECK,
+                Location::path(format!("{at}.name")),
+                format!(
+                    "receiver name {name:?} is repeated (first at spec.receivers[{}]); receiver names must be unique",
+                    first.index
+                ),
+            );
         } else {
             names.insert(
                 name,
@@ -294,8 +323,11 @@ struct WebhookAt<'a> {
 
 impl WebhookAt<'_> {
     /// `receiver "r" (spec.receivers[0].webhookConfigs[0].field)`
-    fn field(&self, field: &str) -> String {
-        format!("receiver {:?} ({}.{field})", self.receiver, self.path)
+    fn field(&self, field: &str) -> Location {
+        Location::named(
+            format!("receiver {:?}", self.receiver),
+            format!("{}.{field}", self.path),
+        )
     }
 }
 
@@ -311,22 +343,21 @@ fn review_webhook(
 ) -> bool {
     let has_secret = !matches!(webhook.get("urlSecret"), None | Some(Value::Null));
     if has_secret && !settings.allow_url_secret {
-        findings.reject(format!(
-            "{}: urlSecret hides the destination from admission (and takes precedence over url); use url with this tenant's EventListener {:?}",
+        findings.reject(
+            &webhook_destination::CHECK,
             at.field("urlSecret"),
-            listener.url
-        ));
+            format!(
+                "urlSecret hides the destination from admission (and takes precedence over url); use url with this tenant's EventListener {:?}",
+                listener.url
+            ),
+        );
     }
     match webhook.get("httpConfig") {
         None | Some(Value::Null) => {}
         Some(Value::Object(http)) => {
             review_http_config(http, "httpConfig", 0, at, &listener.url, settings, findings)
         }
-        Some(other) => findings.reject(format!(
-            "{} must be an object, found {}",
-            at.field("httpConfig"),
-            json_kind(other)
-        )),
+        Some(other) => wrong_type(findings, at.field("httpConfig"), "an object", other),
     }
     forbid_redirects(webhook, at, findings);
 
@@ -335,11 +366,7 @@ fn review_webhook(
         None | Some(Value::Null) => Some(webhook_url::decide(None, &listener.url, settings)),
         Some(Value::String(url)) => Some(webhook_url::decide(Some(url), &listener.url, settings)),
         Some(other) => {
-            findings.reject(format!(
-                "{} must be a string, found {}",
-                at.field("url"),
-                json_kind(other)
-            ));
+            wrong_type(findings, at.field("url"), "a string", other);
             None
         }
     };
@@ -352,27 +379,32 @@ fn review_webhook(
         match decision {
             UrlDecision::Keep(_) => {}
             UrlDecision::Rewrite(why) => {
-                findings.changed(format!("{}.url: {why}; set to {:?}", at.path, listener.url));
+                findings.change(
+                    &webhook_destination::CHECK,
+                    format!("{}.url", at.path),
+                    format!("{why}; set to {:?}", listener.url),
+                );
                 webhook.insert("url".to_owned(), Value::String(listener.url.clone()));
             }
-            UrlDecision::Refuse(why) => findings.reject(format!("{}: {why}", at.field("url"))),
+            UrlDecision::Refuse(why) => {
+                findings.reject(&webhook_destination::CHECK, at.field("url"), why)
+            }
         }
     }
 
     match (webhook.get("sendResolved"), settings.send_resolved) {
         (None | Some(Value::Null), Some(value)) => {
-            findings.changed(format!(
-                "{}.sendResolved: set to {value} (a resolved drift should not start a second retraining run)",
-                at.path
-            ));
+            findings.change(
+                &webhook_send_resolved::CHECK,
+                format!("{}.sendResolved", at.path),
+                format!(
+                    "set to {value} (a resolved drift should not start a second retraining run)"
+                ),
+            );
             webhook.insert("sendResolved".to_owned(), Value::Bool(value));
         }
         (Some(Value::Bool(_)) | None | Some(Value::Null), _) => {}
-        (Some(other), _) => findings.reject(format!(
-            "{} must be a boolean, found {}",
-            at.field("sendResolved"),
-            json_kind(other)
-        )),
+        (Some(other), _) => wrong_type(findings, at.field("sendResolved"), "a boolean", other),
     }
     reaches_listener
 }
@@ -394,21 +426,24 @@ fn forbid_redirects(webhook: &mut Map<String, Value>, at: &WebhookAt, findings: 
     match http.get("followRedirects") {
         Some(Value::Bool(false)) => {}
         None | Some(Value::Null) => {
-            findings.changed(format!(
-                "{}.httpConfig.followRedirects: set to false (Alertmanager follows redirects by default, so a listener answering 307 could send the alert to a host this policy did not check)",
-                at.path
-            ));
+            findings.change(
+                &webhook_redirects::CHECK,
+                format!("{}.httpConfig.followRedirects", at.path),
+                "set to false (Alertmanager follows redirects by default, so a listener answering 307 could send the alert to a host this policy did not check)",
+            );
             http.insert("followRedirects".to_owned(), Value::Bool(false));
         }
-        Some(Value::Bool(true)) => findings.reject(format!(
-            "{}: true lets whoever answers a webhook send the alert on to any host; remove it (the policy sets false)",
-            at.field("httpConfig.followRedirects")
-        )),
-        Some(other) => findings.reject(format!(
-            "{} must be a boolean, found {}",
+        Some(Value::Bool(true)) => findings.reject(
+            &webhook_redirects::CHECK,
             at.field("httpConfig.followRedirects"),
-            json_kind(other)
-        )),
+            "true lets whoever answers a webhook send the alert on to any host; remove it (the policy sets false)",
+        ),
+        Some(other) => wrong_type(
+            findings,
+            at.field("httpConfig.followRedirects"),
+            "a boolean",
+            other,
+        ),
     }
 }
 
@@ -425,20 +460,22 @@ fn review_http_config(
     findings: &mut Findings,
 ) {
     if depth >= MAX_HTTP_CONFIG_DEPTH {
-        findings.reject(format!(
-            "{}: nests deeper than {MAX_HTTP_CONFIG_DEPTH} levels",
-            at.field(path)
-        ));
+        findings.reject(
+            &object_bounds::CHECK,
+            at.field(path),
+            format!("nests deeper than {MAX_HTTP_CONFIG_DEPTH} levels"),
+        );
         return;
     }
     for (key, value) in config {
         let field = format!("{path}.{key}");
         let lower = key.to_ascii_lowercase();
         if lower.starts_with("proxy") || lower == "noproxy" {
-            findings.reject(format!(
-                "{}: a proxy would carry alerts or token requests through a host this policy cannot check; remove it",
-                at.field(&field)
-            ));
+            findings.reject(
+                &webhook_http_client::CHECK,
+                at.field(&field),
+                "a proxy would carry alerts or token requests through a host this policy cannot check; remove it",
+            );
             continue;
         }
         if key == "tokenUrl" && path.ends_with("oauth2") {
@@ -448,10 +485,11 @@ fn review_http_config(
         if path.ends_with("tlsConfig") {
             if let Some(risk) = tls_override(key, value) {
                 if !settings.allow_webhook_tls_overrides {
-                    findings.reject(format!(
-                        "{}: {risk}; remove it (the cluster admin can allow it with allowWebhookTlsOverrides)",
-                        at.field(&field)
-                    ));
+                    findings.reject(
+                        &webhook_http_client::CHECK,
+                        at.field(&field),
+                        format!("{risk}; remove it (the cluster admin can allow it with allowWebhookTlsOverrides)"),
+                    );
                 }
             }
         }
@@ -495,20 +533,27 @@ fn review_token_url(
         Value::String(url) => match webhook_url::decide(Some(url), listener, settings) {
             UrlDecision::Keep(webhook_url::Destination::Allowed) => return,
             UrlDecision::Keep(webhook_url::Destination::TenantListener) => {
-                findings.reject(format!(
-                    "{}: {url:?} is this tenant's own EventListener, which is no token endpoint; Alertmanager's token client follows redirects even with followRedirects: false, so the listener could send the client credentials anywhere. Use a token endpoint under allowedWebhookUrls, or remove oauth2",
-                    at.field(field)
-                ));
+                findings.reject(
+                    &webhook_redirects::CHECK,
+                    at.field(field),
+                    format!(
+                    "{url:?} is this tenant's own EventListener, which is no token endpoint; Alertmanager's token client follows redirects even with followRedirects: false, so the listener could send the client credentials anywhere. Use a token endpoint under allowedWebhookUrls, or remove oauth2",
+                    ),
+                );
                 return;
             }
             UrlDecision::Rewrite(why) | UrlDecision::Refuse(why) => why,
         },
-        other => format!("must be a string, found {}", json_kind(other)),
+        other => {
+            wrong_type(findings, at.field(field), "a string", other);
+            return;
+        }
     };
-    findings.reject(format!(
-        "{}: {why}; Alertmanager sends the token request there, so it must be this tenant's EventListener or under allowedWebhookUrls",
-        at.field(field)
-    ));
+    findings.reject(
+        &webhook_destination::CHECK,
+        at.field(field),
+        format!("{why}; Alertmanager sends the token request there, so it must be this tenant's EventListener or under allowedWebhookUrls"),
+    );
 }
 
 /// What a `tlsConfig` field risks, when it turns a check off (`None` for the defaults).
@@ -584,8 +629,9 @@ fn review_route(
         Some(Value::String(r)) if !r.is_empty() => Some(r.clone()),
         _ => {
             findings.reject(
-                "spec.route.receiver is missing: the top route must name one of the receivers defined under spec.receivers"
-                    .to_owned(),
+                &object_loads::CHECK,
+                Location::path("spec.route.receiver"),
+                "is missing: the top route must name one of the receivers defined under spec.receivers",
             );
             None
         }
@@ -593,10 +639,14 @@ fn review_route(
 
     match route.get("repeatInterval") {
         None | Some(Value::Null) if !settings.repeat_interval.is_empty() => {
-            findings.changed(format!(
-                "spec.route.repeatInterval: set to {:?} (Alertmanager's 4h default would start a retraining run every 4 hours while drift persists)",
-                settings.repeat_interval
-            ));
+            findings.change(
+                &route_intervals::CHECK,
+                "spec.route.repeatInterval",
+                format!(
+                    "set to {:?} (Alertmanager's 4h default would start a retraining run every 4 hours while drift persists)",
+                    settings.repeat_interval
+                ),
+            );
             route.insert(
                 "repeatInterval".to_owned(),
                 Value::String(settings.repeat_interval.clone()),
@@ -693,17 +743,21 @@ impl RouteWalk<'_, '_> {
     ) -> Fanout {
         self.routes += 1;
         if self.routes == MAX_ROUTES + 1 {
-            self.findings.reject(format!(
-                "{at}: the route tree holds more than {MAX_ROUTES} routes, the limit per AlertmanagerConfig"
-            ));
+            self.findings.reject(
+                &object_bounds::CHECK,
+                Location::path(at),
+                format!("the route tree holds more than {MAX_ROUTES} routes, the limit per AlertmanagerConfig"),
+            );
         }
         if self.routes > MAX_ROUTES {
             return Fanout::default();
         }
         if depth > MAX_ROUTE_DEPTH {
-            self.findings.reject(format!(
-                "{at}: routes nest deeper than {MAX_ROUTE_DEPTH} levels"
-            ));
+            self.findings.reject(
+                &object_bounds::CHECK,
+                Location::path(at),
+                format!("routes nest deeper than {MAX_ROUTE_DEPTH} levels"),
+            );
             return Fanout::default();
         }
         let receiver = self.receiver(route, at).or(inherited.map(str::to_owned));
@@ -738,12 +792,16 @@ impl RouteWalk<'_, '_> {
         }
         best = best.most(exclusive_runs(&continuing));
         if best.runs > 1 && !best.reported {
-            self.findings.reject(format!(
-                "{at}: one alert can reach this tenant's EventListener {} times, along {}, so one drift would start {} retraining runs; remove `continue: true` so that at most one of these routes reaches the listener, or send the others to a receiver without it",
-                best.runs,
-                best.via.join(", "),
-                best.runs
-            ));
+            self.findings.reject(
+                &route_fan_out::CHECK,
+                Location::path(at),
+                format!(
+                    "one alert can reach this tenant's EventListener {} times, along {}, so one drift would start {} retraining runs; remove `continue: true` so that at most one of these routes reaches the listener, or send the others to a receiver without it",
+                    best.runs,
+                    best.via.join(", "),
+                    best.runs
+                ),
+            );
             best.reported = true;
         }
         best
@@ -757,24 +815,34 @@ impl RouteWalk<'_, '_> {
             Some(Value::String(name)) if name.is_empty() => None,
             Some(Value::String(name)) => {
                 match defined.receivers {
-                    None => self.findings.reject(format!(
-                        "{at}.receiver {name:?} is not defined: the object has no spec.receivers. `receivers` belongs under `spec`, at the same depth as `route`; a list outside `spec` is dropped by the API server"
-                    )),
+                    None => self.findings.reject(
+                        &object_loads::CHECK,
+                        Location::path(format!("{at}.receiver")),
+                        format!(
+                        "{name:?} is not defined: the object has no spec.receivers. `receivers` belongs under `spec`, at the same depth as `route`; a list outside `spec` is dropped by the API server"
+                    ),
+                    ),
                     Some(names) if !names.contains_key(name.as_str()) => {
-                        self.findings.reject(format!(
-                            "{at}.receiver {name:?} is not defined in spec.receivers (defined: {})",
-                            defined.receivers_listed.get_or_init(|| listing(names))
-                        ))
+                        self.findings.reject(
+                            &object_loads::CHECK,
+                            Location::path(format!("{at}.receiver")),
+                            format!(
+                                "{name:?} is not defined in spec.receivers (defined: {})",
+                                defined.receivers_listed.get_or_init(|| listing(names))
+                            ),
+                        )
                     }
                     Some(_) => {}
                 }
                 Some(name.clone())
             }
             Some(other) => {
-                self.findings.reject(format!(
-                    "{at}.receiver must be a string, found {}",
-                    json_kind(other)
-                ));
+                wrong_type(
+                    self.findings,
+                    Location::path(format!("{at}.receiver")),
+                    "a string",
+                    other,
+                );
                 None
             }
         }
@@ -793,9 +861,11 @@ impl RouteWalk<'_, '_> {
                         defined.version.name(),
                         defined.version.time_intervals_field(),
                     );
-                    self.findings.reject(format!(
-                        "{at}.{field} names {name:?}, which is not defined in spec.{defined_at} (in {version}, time intervals are defined under spec.{defined_at})"
-                    ));
+                    self.findings.reject(
+                        &object_loads::CHECK,
+                        Location::path(format!("{at}.{field}")),
+                        format!("names {name:?}, which is not defined in spec.{defined_at} (in {version}, time intervals are defined under spec.{defined_at})"),
+                    );
                 }
             }
         }
@@ -829,17 +899,23 @@ impl RouteWalk<'_, '_> {
                 None | Some(Value::Null) => continue,
                 Some(Value::String(text)) => text.clone(),
                 Some(other) => {
-                    self.findings.reject(format!(
-                        "{at}.{field} must be a duration string, found {}",
-                        json_kind(other)
-                    ));
+                    wrong_type(
+                        self.findings,
+                        Location::path(format!("{at}.{field}")),
+                        "a duration string",
+                        other,
+                    );
                     continue;
                 }
             };
             let millis = match durations::parse_millis(&text) {
                 Ok(millis) => millis,
                 Err(why) => {
-                    self.findings.reject(format!("{at}.{field}: {why}"));
+                    self.findings.reject(
+                        &object_loads::CHECK,
+                        Location::path(format!("{at}.{field}")),
+                        why,
+                    );
                     continue;
                 }
             };
@@ -856,14 +932,18 @@ impl RouteWalk<'_, '_> {
             };
             match self.settings.on_short_interval {
                 OnShortInterval::Raise if millis > 0 => {
-                    self.findings.changed(format!(
-                        "{at}.{field}: raised from {text:?} to {min_text:?} ({setting}); a shorter interval starts a retraining run that often while drift lasts"
-                    ));
+                    self.findings.change(
+                        &route_intervals::CHECK,
+                        format!("{at}.{field}"),
+                        format!("raised from {text:?} to {min_text:?} ({setting}); a shorter interval starts a retraining run that often while drift lasts"),
+                    );
                     route.insert(field.to_owned(), Value::String(min_text.clone()));
                 }
-                _ => self.findings.reject(format!(
-                    "{at}.{field}: {text:?} {what} {min_text:?} ({setting}); each notification starts a retraining run, so write {min_text:?} or longer"
-                )),
+                _ => self.findings.reject(
+                    &route_intervals::CHECK,
+                    Location::path(format!("{at}.{field}")),
+                    format!("{text:?} {what} {min_text:?} ({setting}); each notification starts a retraining run, so write {min_text:?} or longer"),
+                ),
             }
         }
     }
@@ -880,10 +960,12 @@ impl RouteWalk<'_, '_> {
             None | Some(Value::Null) => return Vec::new(),
             Some(Value::Array(routes)) => routes,
             Some(other) => {
-                self.findings.reject(format!(
-                    "{at}.routes must be a list, found {}",
-                    json_kind(other)
-                ));
+                wrong_type(
+                    self.findings,
+                    Location::path(format!("{at}.routes")),
+                    "a list",
+                    other,
+                );
                 return Vec::new();
             }
         };
@@ -894,20 +976,19 @@ impl RouteWalk<'_, '_> {
             }
             let child_at = format!("{at}.routes[{i}]");
             let Some(child) = child.as_object_mut() else {
-                self.findings.reject(format!(
-                    "{child_at} must be an object, found {}",
-                    json_kind(child)
-                ));
+                wrong_type(self.findings, Location::path(child_at), "an object", child);
                 continue;
             };
             let continues = match child.get("continue") {
                 None | Some(Value::Null) | Some(Value::Bool(false)) => false,
                 Some(Value::Bool(true)) => true,
                 Some(other) => {
-                    self.findings.reject(format!(
-                        "{child_at}.continue must be a boolean, found {}",
-                        json_kind(other)
-                    ));
+                    wrong_type(
+                        self.findings,
+                        Location::path(format!("{child_at}.continue")),
+                        "a boolean",
+                        other,
+                    );
                     false
                 }
             };
@@ -1116,7 +1197,7 @@ mod tests {
         assert_eq!(spec["route"]["repeatInterval"], "12h");
         assert!(
             warnings.iter().any(|w| w.starts_with(
-                "spec.receivers[0].webhookConfigs[0].httpConfig.followRedirects: set to false"
+                "[webhook/redirects] spec.receivers[0].webhookConfigs[0].httpConfig.followRedirects: set to false"
             )),
             "{warnings:?}"
         );
@@ -1141,7 +1222,7 @@ mod tests {
         hook["httpConfig"] = json!("follow");
         let m = rejected(review(spec_with(vec![hook])));
         assert!(
-            m.contains("httpConfig) must be an object, found a string"),
+            m.contains("httpConfig): must be an object, found a string"),
             "{m}"
         );
     }
@@ -1180,7 +1261,7 @@ mod tests {
     fn a_receiver_lists_the_listener_at_most_once() {
         let hooks = vec![webhook(LISTENER); 3];
         let m = rejected(review(spec_with(hooks)));
-        assert!(m.contains("receiver \"default\" (spec.receivers[0].webhookConfigs) sends to this tenant's EventListener 3 times (webhookConfigs[0, 1, 2]), so every notification would start 3 retraining runs; keep one"), "{m}");
+        assert!(m.contains("[route/fan-out] receiver \"default\" (spec.receivers[0].webhookConfigs): sends to this tenant's EventListener 3 times (webhookConfigs[0, 1, 2]), so every notification would start 3 retraining runs; keep one"), "{m}");
 
         // A rewritten foreign listener counts as the listener too.
         let hooks = vec![
@@ -1192,7 +1273,7 @@ mod tests {
 
         let over = vec![webhook(LISTENER); super::MAX_WEBHOOKS_PER_RECEIVER + 1];
         let m = rejected(review(spec_with(over)));
-        assert_eq!(m, "receiver \"default\" (spec.receivers[0].webhookConfigs) lists 17 webhooks; the limit is 16 per receiver");
+        assert_eq!(m, "[object/bounds] receiver \"default\" (spec.receivers[0].webhookConfigs): lists 17 webhooks; the limit is 16 per receiver");
     }
 
     /// A top route to `other` (no listener) whose children are `routes`; `listener`
@@ -1338,7 +1419,7 @@ mod tests {
             child(json!({"groupInterval": "10ms"})),
         ));
         assert_eq!(spec["route"]["routes"][0]["groupInterval"], "1m");
-        assert!(warnings.iter().any(|w| w.starts_with("spec.route.routes[0].groupInterval: raised from \"10ms\" to \"1m\" (minGroupInterval)")), "{warnings:?}");
+        assert!(warnings.iter().any(|w| w.starts_with("[route/intervals] spec.route.routes[0].groupInterval: raised from \"10ms\" to \"1m\" (minGroupInterval)")), "{warnings:?}");
         let verdict = review_in(
             &FakeCluster::default(),
             &raise,
@@ -1363,7 +1444,7 @@ mod tests {
             json!({"route": {"receiver": "r0"}, "receivers": many}),
         ));
         assert!(
-            m.contains("spec.receivers holds 65 receivers; the limit is 64"),
+            m.contains("spec.receivers: holds 65 receivers; the limit is 64"),
             "{m}"
         );
 

@@ -13,15 +13,14 @@
 )]
 
 pub mod admission;
-pub mod alert_checks;
 pub mod alertmanager_config;
 pub mod bounded_parse;
+pub mod checks;
 pub mod cluster;
 pub mod drift;
 pub mod durations;
 pub mod expr_text;
 pub mod go_template;
-pub mod json_shape;
 pub mod namespace_scope;
 pub mod prometheus_dialect;
 pub mod prometheus_rule;
@@ -141,10 +140,10 @@ mod tests {
     const LISTENER: &str = "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/";
     const SCOPED_SEED_EXPR: &str =
         "trustyai_meanshift{namespace=\"user1-test\", subcategory=\"danceability\"}<0.05";
-    const FOLLOW_REDIRECTS_WARNING: &str = "spec.receivers[0].webhookConfigs[0].httpConfig.followRedirects: set to false (Alertmanager follows redirects by default, so a listener answering 307 could send the alert to a host this policy did not check)";
-    const SEND_RESOLVED_WARNING: &str = "spec.receivers[0].webhookConfigs[0].sendResolved: set to false (a resolved drift should not start a second retraining run)";
-    const REPEAT_INTERVAL_WARNING: &str = "spec.route.repeatInterval: set to \"12h\" (Alertmanager's 4h default would start a retraining run every 4 hours while drift persists)";
-    const LABEL_WARNING: &str = "spec.groups[0].rules[0].labels.namespace: set to \"user1-test\" (rule labels override the expression's, so what this rule emits stays in its namespace)";
+    const FOLLOW_REDIRECTS_WARNING: &str = "[webhook/redirects] spec.receivers[0].webhookConfigs[0].httpConfig.followRedirects: set to false (Alertmanager follows redirects by default, so a listener answering 307 could send the alert to a host this policy did not check)";
+    const SEND_RESOLVED_WARNING: &str = "[webhook/send-resolved] spec.receivers[0].webhookConfigs[0].sendResolved: set to false (a resolved drift should not start a second retraining run)";
+    const REPEAT_INTERVAL_WARNING: &str = "[route/intervals] spec.route.repeatInterval: set to \"12h\" (Alertmanager's 4h default would start a retraining run every 4 hours while drift persists)";
+    const LABEL_WARNING: &str = "[rules/namespace-label] spec.groups[0].rules[0].labels.namespace: set to \"user1-test\" (rule labels override the expression's, so what this rule emits stays in its namespace)";
 
     #[test]
     fn fixtures_get_the_expected_verdicts() {
@@ -177,7 +176,7 @@ mod tests {
                     ]),
                     warnings: &[
                         LABEL_WARNING,
-                        "spec.groups[0].rules[0].expr: scoped to namespace \"user1-test\"",
+                        "[expr/scope] spec.groups[0].rules[0].expr: scoped to namespace \"user1-test\"",
                     ],
                 },
             },
@@ -192,7 +191,7 @@ mod tests {
                     ]),
                     warnings: &[
                         LABEL_WARNING,
-                        "spec.groups[0].rules[0].expr: replaced an unrendered template matcher with namespace=\"user1-test\"",
+                        "[expr/scope] spec.groups[0].rules[0].expr: replaced an unrendered template matcher with namespace=\"user1-test\"",
                     ],
                 },
             },
@@ -216,7 +215,7 @@ mod tests {
                     ]),
                     warnings: &[
                         LABEL_WARNING,
-                        "spec.groups[0].rules[0].expr: overwrote matcher namespace=\"user2-test\" with namespace=\"user1-test\"",
+                        "[expr/scope] spec.groups[0].rules[0].expr: overwrote matcher namespace=\"user2-test\" with namespace=\"user1-test\"",
                     ],
                 },
             },
@@ -246,11 +245,11 @@ mod tests {
                     ]),
                     warnings: &[
                         LABEL_WARNING,
-                        "spec.groups[1].rules[0].labels.namespace: set to \"user1-test\" (rule labels override the expression's, so what this rule emits stays in its namespace)",
-                        "spec.groups[1].rules[0].expr: scoped to namespace \"user1-test\"",
-                        "spec.groups[1].rules[1].labels.namespace: set to \"user1-test\" (rule labels override the expression's, so what this rule emits stays in its namespace)",
-                        "spec.groups[1].rules[1].expr: scoped to namespace \"user1-test\"",
-                        "spec.groups[1].rules[2].labels.namespace: set to \"user1-test\" (rule labels override the expression's, so what this rule emits stays in its namespace)",
+                        "[rules/namespace-label] spec.groups[1].rules[0].labels.namespace: set to \"user1-test\" (rule labels override the expression's, so what this rule emits stays in its namespace)",
+                        "[expr/scope] spec.groups[1].rules[0].expr: scoped to namespace \"user1-test\"",
+                        "[rules/namespace-label] spec.groups[1].rules[1].labels.namespace: set to \"user1-test\" (rule labels override the expression's, so what this rule emits stays in its namespace)",
+                        "[expr/scope] spec.groups[1].rules[1].expr: scoped to namespace \"user1-test\"",
+                        "[rules/namespace-label] spec.groups[1].rules[2].labels.namespace: set to \"user1-test\" (rule labels override the expression's, so what this rule emits stays in its namespace)",
                     ],
                 },
             },
@@ -260,7 +259,7 @@ mod tests {
                 settings: overwrite(),
                 expect: Refuse(&[
                     "(spec.groups[0].rules[0].expr): expression does not parse",
-                    "spec.groups[1].rules must be a list, found an object",
+                    "spec.groups[1].rules: must be a list, found an object",
                 ]),
             },
             Case {
@@ -288,7 +287,7 @@ mod tests {
                     ]),
                     warnings: &[
                         FOLLOW_REDIRECTS_WARNING,
-                        "spec.receivers[0].webhookConfigs[0].url: \"https://el-ct-listener-<USER_NAME>-toolings.<CLUSTER_DOMAIN>/\" still holds placeholders; set to \"https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/\"",
+                        "[webhook/destination] spec.receivers[0].webhookConfigs[0].url: \"https://el-ct-listener-<USER_NAME>-toolings.<CLUSTER_DOMAIN>/\" still holds placeholders; set to \"https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/\"",
                         SEND_RESOLVED_WARNING,
                         REPEAT_INTERVAL_WARNING,
                     ],
@@ -319,7 +318,7 @@ mod tests {
                     ]),
                     warnings: &[
                         FOLLOW_REDIRECTS_WARNING,
-                        "spec.receivers[0].webhookConfigs[0].url: \"https://el-ct-listener-user2-toolings.apps.cluster-abc.example.com/\" is another tenant's EventListener; set to \"https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/\"",
+                        "[webhook/destination] spec.receivers[0].webhookConfigs[0].url: \"https://el-ct-listener-user2-toolings.apps.cluster-abc.example.com/\" is another tenant's EventListener; set to \"https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/\"",
                         SEND_RESOLVED_WARNING,
                         REPEAT_INTERVAL_WARNING,
                     ],
@@ -346,7 +345,7 @@ mod tests {
                 fixture: "alertmanagerconfig-misindented",
                 settings: workshop(),
                 expect: Refuse(&[
-                    "spec.route.receiver \"default\" is not defined: the object has no spec.receivers",
+                    "spec.route.receiver: \"default\" is not defined: the object has no spec.receivers",
                     "`receivers` belongs under `spec`",
                 ]),
             },
@@ -371,8 +370,8 @@ mod tests {
                 fixture: "alertmanagerconfig-undefined-nested-receiver",
                 settings: workshop(),
                 expect: Refuse(&[
-                    "spec.route.routes[1].receiver \"retrain-now\" is not defined in spec.receivers",
-                    "spec.route.routes[1].routes[0].receiver \"gone\" is not defined in spec.receivers",
+                    "spec.route.routes[1].receiver: \"retrain-now\" is not defined in spec.receivers",
+                    "spec.route.routes[1].routes[0].receiver: \"gone\" is not defined in spec.receivers",
                 ]),
             },
             Case {

@@ -11,14 +11,21 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::alert_checks;
+use crate::bounded_parse::ParseRefusal;
+use crate::checks::object_shape::{
+    field_object_mut, list_mut, object_mut, required_name, wrong_type,
+};
+use crate::checks::Check;
+use crate::checks::{
+    alerts_bool, alerts_count_values, alerts_default_labels, alerts_for, alerts_info,
+    alerts_template_query, drift_comparison, expr_scope, object_bounds, object_loads,
+    rules_namespace_label, Findings, Location, Problem,
+};
 use crate::drift::{self, DriftCheck};
 use crate::durations;
 use crate::expr_text::{Expression, Rewritten};
-use crate::json_shape::{field_object_mut, list_mut, object_mut, required_name};
 use crate::namespace_scope::{is_unrendered_template, OnConflict, Scope, ScopeError};
 use crate::settings::Settings;
-use crate::verdict::{json_kind, Findings};
 
 /// The label the Prometheus Operator routes a namespace's alerts by (its
 /// AlertmanagerConfig matcher): pinned on every rule whatever `namespaceLabel` says.
@@ -61,8 +68,13 @@ impl RuleAt<'_> {
     }
 
     /// `group "g" alert "a" (spec.groups[0].rules[1].expr)`: names all three.
-    fn at(&self, field: &str) -> String {
-        format!("{self} ({})", self.path(field))
+    fn at(&self, field: &str) -> Location {
+        Location::named(self.to_string(), self.path(field))
+    }
+
+    /// Records a rule-level check's problem at its field.
+    fn record(&self, problem: Problem, findings: &mut Findings) {
+        findings.reject(problem.check, self.at(&problem.field), problem.message);
     }
 }
 
@@ -74,6 +86,18 @@ impl fmt::Display for RuleAt<'_> {
             RuleName::Record(name) => write!(f, "record {name:?}"),
             RuleName::Unnamed => write!(f, "rule {}", self.rule_index),
         }
+    }
+}
+
+/// The check a refused expression falls under.
+fn refusal_check(refusal: &ParseRefusal) -> &'static Check {
+    match refusal {
+        ParseRefusal::TooLong { .. } | ParseRefusal::TooDeep { .. } => &object_bounds::CHECK,
+        ParseRefusal::Syntax(_)
+        | ParseRefusal::NumberOutOfRange { .. }
+        | ParseRefusal::NotPrometheus { .. } => &object_loads::CHECK,
+        ParseRefusal::NotEditable(_) => &expr_scope::CHECK,
+        ParseRefusal::NotComparable(_) => &drift_comparison::CHECK,
     }
 }
 
@@ -99,9 +123,11 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
         .map(Vec::len)
         .sum();
     if total > MAX_RULES {
-        findings.reject(format!(
-            "spec.groups holds {total} rules; the limit is {MAX_RULES} per PrometheusRule: split it into several objects"
-        ));
+        findings.reject(
+            &object_bounds::CHECK,
+            Location::path("spec.groups"),
+            format!("holds {total} rules; the limit is {MAX_RULES} per PrometheusRule: split it into several objects"),
+        );
         return;
     }
     let scope = Scope {
@@ -133,9 +159,11 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
         let group_name = required_name(group, &at, findings);
         if !group_name.is_empty() {
             if let Some(first) = seen_names.get(&group_name) {
-                findings.reject(format!(
-                    "{at}: group name {group_name:?} is repeated (first at spec.groups[{first}]); Prometheus refuses rule files with duplicate group names"
-                ));
+                findings.reject(
+                    &object_loads::CHECK,
+                    Location::path(format!("{at}.name")),
+                    format!("group name {group_name:?} is repeated (first at spec.groups[{first}]); Prometheus refuses rule files with duplicate group names"),
+                );
             } else {
                 seen_names.insert(group_name.clone(), group_index);
             }
@@ -189,9 +217,10 @@ fn review_group_labels(
                 pin_namespace_label(labels, &place, &context.routing, findings);
             }
         }
-        for problem in alert_checks::label_templates(group.get("labels").and_then(Value::as_object))
+        for problem in
+            alerts_template_query::label_templates(group.get("labels").and_then(Value::as_object))
         {
-            findings.reject(format!("{}: {}", place.at(&problem.field), problem.message));
+            findings.reject(problem.check, place.at(&problem.field), problem.message);
         }
     }
 }
@@ -243,8 +272,8 @@ fn review_rule(
     let Some(mut expr) = review_expr(&text, &at, context, findings) else {
         return;
     };
-    if let Some(problem) = alert_checks::info_without_data_selector(expr.tree(), &context.scope) {
-        findings.reject(format!("{}: {}", at.at(&problem.field), problem.message));
+    if let Some(problem) = alerts_info::info_without_data_selector(expr.tree(), &context.scope) {
+        at.record(problem, findings);
     }
     if is_alert {
         let settings = context.settings;
@@ -256,18 +285,18 @@ fn review_rule(
                 || labels.is_some_and(|l| l.contains_key(label))
                 || group_labels.iter().any(|g| g == label)
         };
-        let problems = alert_checks::always_fires_by_bool(expr.tree())
+        let problems = alerts_bool::always_fires_by_bool(expr.tree())
             .into_iter()
-            .chain(alert_checks::labels_from_the_value(
+            .chain(alerts_count_values::labels_from_the_value(
                 expr.tree(),
                 &overridden,
             ))
-            .chain(alert_checks::label_templates(labels))
-            .chain(alert_checks::annotation_templates(
+            .chain(alerts_template_query::label_templates(labels))
+            .chain(alerts_template_query::annotation_templates(
                 rule.get("annotations").and_then(Value::as_object),
             ));
         for problem in problems {
-            findings.reject(format!("{}: {}", at.at(&problem.field), problem.message));
+            at.record(problem, findings);
         }
         // Recording rules get neither: `for` means nothing there.
         review_for(rule, &at, settings, context.min_for, findings);
@@ -278,7 +307,9 @@ fn review_rule(
             Ok(Rewritten { text }) => {
                 rule.insert("expr".to_owned(), Value::String(text));
             }
-            Err(refusal) => findings.reject(format!("{}: {refusal}", at.at("expr"))),
+            Err(refusal) => {
+                findings.reject(refusal_check(&refusal), at.at("expr"), refusal.to_string())
+            }
         }
     }
 }
@@ -294,17 +325,19 @@ fn rule_identity(
         (Some(Value::String(a)), None | Some(Value::Null)) => Some((true, a.clone())),
         (None | Some(Value::Null), Some(Value::String(r))) => Some((false, r.clone())),
         (None | Some(Value::Null), None | Some(Value::Null)) => {
-            findings.reject(format!(
-                "{at} ({}): needs `alert` (an alerting rule) or `record` (a recording rule)",
-                at.rule_path()
-            ));
+            findings.reject(
+                &object_loads::CHECK,
+                Location::named(at.to_string(), at.rule_path()),
+                "needs `alert` (an alerting rule) or `record` (a recording rule)",
+            );
             None
         }
         (Some(Value::String(_)), Some(Value::String(_))) => {
-            findings.reject(format!(
-                "{at} ({}): has both `alert` and `record`; a rule is one or the other",
-                at.rule_path()
-            ));
+            findings.reject(
+                &object_loads::CHECK,
+                Location::named(at.to_string(), at.rule_path()),
+                "has both `alert` and `record`; a rule is one or the other",
+            );
             None
         }
         (alert, record) => {
@@ -312,11 +345,7 @@ fn rule_identity(
                 Some(v) if !v.is_string() && !v.is_null() => ("alert", v),
                 _ => ("record", record.unwrap_or(&Value::Null)),
             };
-            findings.reject(format!(
-                "{} must be a string, found {}",
-                at.at(field),
-                json_kind(value)
-            ));
+            wrong_type(findings, at.at(field), "a string", value);
             None
         }
     }
@@ -329,15 +358,15 @@ fn expr_text_of(rule: &Map<String, Value>, at: &RuleAt, findings: &mut Findings)
         Some(Value::String(text)) => Some(text.clone()),
         Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(n.to_string()),
         None | Some(Value::Null) => {
-            findings.reject(format!("{} is missing", at.at("expr")));
+            findings.reject(
+                &crate::checks::object_shape::CHECK,
+                at.at("expr"),
+                "is missing",
+            );
             None
         }
         Some(other) => {
-            findings.reject(format!(
-                "{} must be a string or an integer, found {}",
-                at.at("expr"),
-                json_kind(other)
-            ));
+            wrong_type(findings, at.at("expr"), "a string or an integer", other);
             None
         }
     }
@@ -360,7 +389,7 @@ fn review_expr<'t>(
     let mut expr = match Expression::parse_for(text, scope, features) {
         Ok(expr) => expr,
         Err(refusal) => {
-            findings.reject(format!("{}: {refusal}", at.at("expr")));
+            findings.reject(refusal_check(&refusal), at.at("expr"), refusal.to_string());
             return None;
         }
     };
@@ -370,10 +399,11 @@ fn review_expr<'t>(
     let total = before.saturating_add(expr.regex_bytes());
     context.regex_bytes.set(total);
     if total > MAX_REGEX_BYTES && before <= MAX_REGEX_BYTES {
-        findings.reject(format!(
-            "{}: the object's regex matchers reach {total} bytes here; the limit is {MAX_REGEX_BYTES} bytes per PrometheusRule: split it into several objects",
-            at.at("expr")
-        ));
+        findings.reject(
+            &object_bounds::CHECK,
+            at.at("expr"),
+            format!("the object's regex matchers reach {total} bytes here; the limit is {MAX_REGEX_BYTES} bytes per PrometheusRule: split it into several objects"),
+        );
     }
     if total > MAX_REGEX_BYTES {
         return None;
@@ -386,42 +416,56 @@ fn review_expr<'t>(
                 OnConflict::Reject => ", or have the policy set onConflict: overwrite",
                 OnConflict::Overwrite => "",
             };
-            findings.reject(format!(
-                "{}: {err}, which conflicts with namespace {:?}: remove it (the policy adds {}={:?}){or_overwrite}",
+            findings.reject(
+                &expr_scope::CHECK,
                 at.at("expr"),
-                scope.namespace,
-                scope.label,
-                scope.namespace,
-            ));
+                format!(
+                    "{err}, which conflicts with namespace {:?}: remove it (the policy adds {}={:?}){or_overwrite}",
+                    scope.namespace, scope.label, scope.namespace,
+                ),
+            );
             return None;
         }
         Err(err @ ScopeError::OrMatchers { .. }) => {
-            findings.reject(format!(
-                "{}: {err} (Prometheus 2.x refuses it); write one selector per alternative joined by `or`, e.g. x{{a=\"1\"}} or x{{b=\"2\"}}, and the policy scopes each",
+            findings.reject(
+                &object_loads::CHECK,
                 at.at("expr"),
-            ));
+                format!("{err} (Prometheus 2.x refuses it); write one selector per alternative joined by `or`, e.g. x{{a=\"1\"}} or x{{b=\"2\"}}, and the policy scopes each"),
+            );
             return None;
         }
         Err(err) => {
-            findings.reject(format!("{}: {err}", at.at("expr")));
+            findings.reject(&expr_scope::CHECK, at.at("expr"), err.to_string());
             return None;
         }
     };
     let path = at.path("expr");
     if changes.added > 0 {
-        findings.changed(format!("{path}: scoped to namespace {:?}", scope.namespace));
+        findings.change(
+            &expr_scope::CHECK,
+            path.clone(),
+            format!("scoped to namespace {:?}", scope.namespace),
+        );
     }
     if changes.templates_replaced > 0 {
-        findings.changed(format!(
-            "{path}: replaced an unrendered template matcher with {}={:?}",
-            scope.label, scope.namespace
-        ));
+        findings.change(
+            &expr_scope::CHECK,
+            path.clone(),
+            format!(
+                "replaced an unrendered template matcher with {}={:?}",
+                scope.label, scope.namespace
+            ),
+        );
     }
     for matcher in &changes.overwritten {
-        findings.changed(format!(
-            "{path}: overwrote matcher {matcher} with {}={:?}",
-            scope.label, scope.namespace
-        ));
+        findings.change(
+            &expr_scope::CHECK,
+            path.clone(),
+            format!(
+                "overwrote matcher {matcher} with {}={:?}",
+                scope.label, scope.namespace
+            ),
+        );
     }
     Some(expr)
 }
@@ -438,19 +482,21 @@ fn complete_drift(
         DriftCheck::Fine => {}
         DriftCheck::Completed { comparison, metric } => {
             match expr.complete(Box::new(comparison)) {
-                Ok(()) => findings.changed(format!(
-                    "{}: added the default comparison for {metric} (a bare selector fires whenever the series exists)",
-                    at.path("expr")
-                )),
-                Err(refusal) => findings.reject(format!(
-                    "{}: with its default comparison, {refusal}",
-                    at.at("expr")
-                )),
+                Ok(()) => findings.change(
+                    &drift_comparison::CHECK,
+                    at.path("expr"),
+                    format!("added the default comparison for {metric} (a bare selector fires whenever the series exists)"),
+                ),
+                Err(refusal) => findings.reject(
+                    &drift_comparison::CHECK,
+                    at.at("expr"),
+                    format!("with its default comparison, {refusal}"),
+                ),
             }
         }
         DriftCheck::Problems(problems) => {
             for problem in problems {
-                findings.reject(format!("{}: {problem}", at.at("expr")));
+                findings.reject(&drift_comparison::CHECK, at.at("expr"), problem.to_string());
             }
         }
     }
@@ -469,11 +515,11 @@ fn review_for(
         match rule.get(field) {
             None | Some(Value::Null) => {
                 if field == "for" && !settings.default_for.is_empty() {
-                    findings.changed(format!(
-                        "{}: set to {:?}",
+                    findings.change(
+                        &alerts_for::CHECK,
                         at.path("for"),
-                        settings.default_for
-                    ));
+                        format!("set to {:?}", settings.default_for),
+                    );
                     rule.insert(
                         "for".to_owned(),
                         Value::String(settings.default_for.clone()),
@@ -481,23 +527,22 @@ fn review_for(
                 }
             }
             Some(Value::String(text)) => match durations::parse_millis(text) {
-                Err(why) => findings.reject(format!("{}: {why}", at.at(field))),
+                Err(why) => findings.reject(&object_loads::CHECK, at.at(field), why.to_string()),
                 Ok(millis) if field == "for" && min_for.is_some() => {
                     if millis < min_for.unwrap_or(0) {
-                        findings.reject(format!(
-                            "{}: {text:?} is shorter than the minimum {:?}; a drift alert this quick flaps with every scrape",
+                        findings.reject(
+                            &alerts_for::CHECK,
                             at.at(field),
-                            settings.min_for
-                        ));
+                            format!(
+                                "{text:?} is shorter than the minimum {:?}; a drift alert this quick flaps with every scrape",
+                                settings.min_for
+                            ),
+                        );
                     }
                 }
                 Ok(_) => {}
             },
-            Some(other) => findings.reject(format!(
-                "{} must be a duration string, found {}",
-                at.at(field),
-                json_kind(other)
-            )),
+            Some(other) => wrong_type(findings, at.at(field), "a duration string", other),
         }
     }
 }
@@ -516,10 +561,11 @@ fn add_default_labels(
     };
     for (name, value) in &settings.default_labels {
         if !labels.contains_key(name) {
-            findings.changed(format!(
-                "{}: set to {value:?}",
-                at.path(&format!("labels.{name}"))
-            ));
+            findings.change(
+                &alerts_default_labels::CHECK,
+                at.path(&format!("labels.{name}")),
+                format!("set to {value:?}"),
+            );
             labels.insert(name.clone(), Value::String(value.clone()));
         }
     }
@@ -531,21 +577,13 @@ fn check_label_values(labels: Option<&Value>, at: &Place, findings: &mut Finding
         None | Some(Value::Null) => return true,
         Some(Value::Object(labels)) => labels,
         Some(other) => {
-            findings.reject(format!(
-                "{} must be a map of strings, found {}",
-                at.at("labels"),
-                json_kind(other)
-            ));
+            wrong_type(findings, at.at("labels"), "a map of strings", other);
             return false;
         }
     };
     match labels.iter().find(|(_, v)| !v.is_string()) {
         Some((key, value)) => {
-            findings.reject(format!(
-                "{} must be a string, found {}",
-                at.at(&format!("labels.{key}")),
-                json_kind(value)
-            ));
+            wrong_type(findings, at.at(&format!("labels.{key}")), "a string", value);
             false
         }
         None => true,
@@ -566,9 +604,11 @@ impl Place<'_> {
         }
     }
 
-    fn at(&self, field: &str) -> String {
+    fn at(&self, field: &str) -> Location {
         match self {
-            Place::Group { name, .. } => format!("group {name:?} ({})", self.path(field)),
+            Place::Group { name, .. } => {
+                Location::named(format!("group {name:?}"), self.path(field))
+            }
             Place::Rule(at) => at.at(field),
         }
     }
@@ -593,22 +633,29 @@ fn pin_namespace_label(
     let path = place.path(&field);
     let old = value.clone();
     if is_unrendered_template(&old) {
-        findings.changed(format!(
-            "{path}: replaced unrendered template {old:?} with {:?}",
-            scope.namespace
-        ));
+        findings.change(
+            &rules_namespace_label::CHECK,
+            path,
+            format!(
+                "replaced unrendered template {old:?} with {:?}",
+                scope.namespace
+            ),
+        );
     } else if scope.on_conflict == OnConflict::Overwrite {
-        findings.changed(format!(
-            "{path}: overwrote {old:?} with {:?}",
-            scope.namespace
-        ));
+        findings.change(
+            &rules_namespace_label::CHECK,
+            path,
+            format!("overwrote {old:?} with {:?}", scope.namespace),
+        );
     } else {
-        findings.reject(format!(
-            "{}: {:?} conflicts with namespace {:?}; remove the label or set it to the namespace",
+        findings.reject(
+            &rules_namespace_label::CHECK,
             place.at(&field),
-            old,
-            scope.namespace
-        ));
+            format!(
+                "{old:?} conflicts with namespace {:?}; remove the label or set it to the namespace",
+                scope.namespace
+            ),
+        );
         return;
     }
     labels.insert(
@@ -648,11 +695,11 @@ fn add_namespace_label(
         return;
     };
     if !labels.contains_key(scope.label) {
-        findings.changed(format!(
-            "{}: set to {:?} ({why})",
+        findings.change(
+            &rules_namespace_label::CHECK,
             at.path(&format!("labels.{}", scope.label)),
-            scope.namespace
-        ));
+            format!("set to {:?} ({why})", scope.namespace),
+        );
         labels.insert(
             scope.label.to_owned(),
             Value::String(scope.namespace.to_owned()),
@@ -665,10 +712,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn reviewed(mut object: Value, settings: &Settings) -> (Value, Findings) {
+    /// What a review found, as the texts a user reads.
+    struct Texts {
+        problems: Vec<String>,
+        warnings: Vec<String>,
+    }
+
+    fn reviewed(mut object: Value, settings: &Settings) -> (Value, Texts) {
         let mut findings = Findings::default();
         review(&mut object, "user1-test", settings, &mut findings);
-        (object, findings)
+        let texts = Texts {
+            problems: findings.problem_texts(),
+            warnings: findings.changes.iter().map(|c| c.change_text()).collect(),
+        };
+        (object, texts)
     }
 
     fn one_rule(rule: Value) -> Value {
@@ -697,7 +754,7 @@ mod tests {
             assert_eq!(labels["namespace"], "user1-test", "{object}");
             assert_eq!(labels["kubernetes_namespace"], "user1-test", "{object}");
             assert!(findings.warnings.iter().any(|w| w.starts_with(
-                r#"spec.groups[0].rules[0].labels.namespace: set to "user1-test" (the Prometheus Operator routes alerts by `namespace`"#
+                r#"[rules/namespace-label] spec.groups[0].rules[0].labels.namespace: set to "user1-test" (the Prometheus Operator routes alerts by `namespace`"#
             )), "{:?}", findings.warnings);
         }
         // A conflicting value follows onConflict, in rule and group labels.
@@ -709,12 +766,12 @@ mod tests {
         assert_eq!(findings.problems.len(), 2, "{:?}", findings.problems);
         assert!(
             findings.problems[0].starts_with(
-                r#"group "g" (spec.groups[0].labels.namespace): "user2-test" conflicts"#
+                r#"[rules/namespace-label] group "g" (spec.groups[0].labels.namespace): "user2-test" conflicts"#
             ),
             "{:?}",
             findings.problems
         );
-        assert!(findings.problems[1].starts_with(r#"group "g" alert "a" (spec.groups[0].rules[0].labels.namespace): "user2-test" conflicts"#), "{:?}", findings.problems);
+        assert!(findings.problems[1].starts_with(r#"[rules/namespace-label] group "g" alert "a" (spec.groups[0].rules[0].labels.namespace): "user2-test" conflicts"#), "{:?}", findings.problems);
         let overwrite = Settings {
             on_conflict: OnConflict::Overwrite,
             ..kubernetes_namespace()
@@ -743,9 +800,9 @@ mod tests {
         let (_, findings) = reviewed(object, &Settings::default());
         let problems = findings.problems.join("\n");
         for expected in [
-            r#"group "g" (spec.groups[0].labels.p): "{{ $value }}" depends on the alert's value"#,
-            r#"group "g" alert "a" (spec.groups[0].rules[0].labels.p): "{{ print \"}}\" $value }}" depends on the alert's value"#,
-            r#"group "g" alert "a" (spec.groups[0].rules[0].annotations.leak): "#,
+            r#"[alerts/label-value] group "g" (spec.groups[0].labels.p): "{{ $value }}" depends on the alert's value"#,
+            r#"[alerts/label-value] group "g" alert "a" (spec.groups[0].rules[0].labels.p): "{{ print \"}}\" $value }}" depends on the alert's value"#,
+            r#"[alerts/template-query] group "g" alert "a" (spec.groups[0].rules[0].annotations.leak): "#,
         ] {
             assert!(
                 problems.contains(expected),
@@ -767,12 +824,12 @@ mod tests {
             one_rule(json!({"record": "r", "expr": "info(up)"})),
             &experimental,
         );
-        assert!(findings.problems[0].starts_with(r#"group "g" record "r" (spec.groups[0].rules[0].expr): `info(up{namespace="user1-test"})` has no data-label selector"#), "{:?}", findings.problems);
+        assert!(findings.problems[0].starts_with(r#"[alerts/info] group "g" record "r" (spec.groups[0].rules[0].expr): `info(up{namespace="user1-test"})` has no data-label selector"#), "{:?}", findings.problems);
         let (_, findings) = reviewed(
             one_rule(json!({"alert": "a", "expr": r#"count_values("p", up)"#})),
             &Settings::default(),
         );
-        assert!(findings.problems[0].starts_with(r#"group "g" alert "a" (spec.groups[0].rules[0].expr): its result comes from `count_values("p", …)`"#), "{:?}", findings.problems);
+        assert!(findings.problems[0].starts_with(r#"[alerts/count-values] group "g" alert "a" (spec.groups[0].rules[0].expr): its result comes from `count_values("p", …)`"#), "{:?}", findings.problems);
         // A rule label overriding the label makes it harmless.
         let (_, findings) = reviewed(
             one_rule(
@@ -790,7 +847,8 @@ mod regex_bound_tests {
 
     use super::{review, MAX_REGEX_BYTES};
     use crate::settings::Settings;
-    use crate::verdict::{Findings, Verdict};
+    use crate::checks::Findings;
+    use crate::verdict::Verdict;
 
     #[test]
     fn regex_bytes_are_bounded_per_object() {
@@ -807,7 +865,7 @@ mod regex_bound_tests {
             &Settings::default(),
             &mut findings,
         );
-        match findings.into_verdict(object) {
+        match Verdict::of(findings, object) {
             Verdict::Reject { message } => {
                 assert!(
                     message.contains(&format!(

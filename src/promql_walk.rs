@@ -5,6 +5,7 @@
 //! Aggregation parameters (`topk(scalar(x), y)`), function arguments, subquery and
 //! parenthesised bodies and both sides of binary operators are all children.
 
+use promql_parser::parser::token::TokenId;
 use promql_parser::parser::Expr;
 
 use crate::bounded_parse::MAX_TREE_DEPTH;
@@ -105,6 +106,11 @@ pub fn depth(expr: &Expr) -> Option<usize> {
         })
     }
     at(expr, 1)
+}
+
+/// Whether the operator `op` is one of `among`.
+pub fn is_op(op: TokenId, among: &[TokenId]) -> bool {
+    among.contains(&op)
 }
 
 #[cfg(test)]

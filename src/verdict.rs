@@ -3,6 +3,8 @@
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::Value;
 
+use crate::checks::{Finding, Findings};
+
 /// Most problems listed in one rejection message; the rest are counted.
 pub const MAX_LISTED_PROBLEMS: usize = 10;
 
@@ -27,6 +29,36 @@ impl Verdict {
         }
     }
 
+    /// The object is returned only when something in it changed; a rejection lists every
+    /// problem found (up to a bound), each with its check's id, so one round trip fixes
+    /// them all.
+    pub fn of(findings: Findings, object: Value) -> Self {
+        if !findings.problems.is_empty() {
+            let total = findings.problems.len();
+            let mut message = findings
+                .problems
+                .iter()
+                .take(MAX_LISTED_PROBLEMS)
+                .map(Finding::problem_text)
+                .collect::<Vec<_>>()
+                .join("; ");
+            if total > MAX_LISTED_PROBLEMS {
+                message.push_str(&format!(
+                    "; and {} more problems",
+                    total - MAX_LISTED_PROBLEMS
+                ));
+            }
+            Verdict::Reject { message }
+        } else {
+            let warnings = findings.changes.iter().map(Finding::change_text).collect();
+            if findings.is_changed() {
+                Verdict::Mutate { object, warnings }
+            } else {
+                Verdict::Accept { warnings }
+            }
+        }
+    }
+
     pub fn into_response(self) -> ValidationResponse {
         let (accepted, message, mutated_object, warnings) = match self {
             Verdict::Accept { warnings } => (true, None, None, warnings),
@@ -41,67 +73,5 @@ impl Verdict {
             audit_annotations: None,
             warnings: (!warnings.is_empty()).then_some(warnings),
         }
-    }
-}
-
-/// Problems and changes collected while walking one object.
-#[derive(Debug, Default)]
-pub struct Findings {
-    pub problems: Vec<String>,
-    pub warnings: Vec<String>,
-    pub changed: bool,
-}
-
-impl Findings {
-    pub fn reject(&mut self, problem: String) {
-        self.problems.push(problem);
-    }
-
-    /// Records a change made to the object, with the warning that tells the user.
-    pub fn changed(&mut self, warning: String) {
-        self.changed = true;
-        self.warnings.push(warning);
-    }
-
-    /// The object is returned only when something in it changed; a rejection lists every
-    /// problem found (up to a bound) so one round trip fixes them all.
-    pub fn into_verdict(self, object: Value) -> Verdict {
-        if !self.problems.is_empty() {
-            let total = self.problems.len();
-            let mut message = self
-                .problems
-                .into_iter()
-                .take(MAX_LISTED_PROBLEMS)
-                .collect::<Vec<_>>()
-                .join("; ");
-            if total > MAX_LISTED_PROBLEMS {
-                message.push_str(&format!(
-                    "; and {} more problems",
-                    total - MAX_LISTED_PROBLEMS
-                ));
-            }
-            Verdict::Reject { message }
-        } else if self.changed {
-            Verdict::Mutate {
-                object,
-                warnings: self.warnings,
-            }
-        } else {
-            Verdict::Accept {
-                warnings: self.warnings,
-            }
-        }
-    }
-}
-
-/// JSON type name for messages ("found a list").
-pub fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }

@@ -1,0 +1,254 @@
+//! `alerts/label-value`: an alert's labels are its identity, so they must not depend on
+//! its value.
+
+use super::Check;
+use crate::go_template::{Command, Node, Operand, Pipeline, Template, Term};
+
+pub const CHECK: Check = Check {
+    id: "alerts/label-value",
+    refuses: "a label template that reads the alert's value: `$value`, `.Value`, `$.Value`, through variables, pipes, `with`/`range`, `printf`, `humanize*`, `query` or `now`",
+    why: "every evaluation with a new value makes a new alert, so a new notification and a new retraining run",
+};
+
+/// Where a value-dependent datum came from.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Source {
+    pub(super) what: String,
+    /// `None` for `$value` until a use gives it one.
+    pub(super) offset: Option<usize>,
+}
+
+/// What a template value can hold, as far as the alert's value goes.
+#[derive(Debug, Clone, PartialEq)]
+enum Data {
+    /// Nothing of the value: labels, constants, external labels and URL.
+    Clean,
+    /// The alert's template data (`.` at the top, `$`): it holds `.Value`.
+    Root,
+    /// The value, or something computed from it (or from `query`, or `now`).
+    Value(Source),
+}
+
+fn join(a: Data, b: Data) -> Data {
+    match (a, b) {
+        (Data::Value(s), _) | (_, Data::Value(s)) => Data::Value(s),
+        (Data::Root, _) | (_, Data::Root) => Data::Root,
+        (Data::Clean, Data::Clean) => Data::Clean,
+    }
+}
+
+/// Most `{{template}}` calls followed per template (recursion ends here too).
+const MAX_TEMPLATE_CALLS: usize = 32;
+
+/// The first output or branch of `template` that depends on the alert's value (other
+/// than through `query`, which is refused on its own). Flow-insensitive where it must
+/// be: an assignment in one branch taints the variable in all later uses.
+pub(super) fn value_dependence(template: &Template) -> Option<Source> {
+    let mut flow = Flow {
+        template,
+        vars: vec![
+            ("$".to_owned(), Data::Root),
+            ("$labels".to_owned(), Data::Clean),
+            ("$externalLabels".to_owned(), Data::Clean),
+            ("$externalURL".to_owned(), Data::Clean),
+            (
+                "$value".to_owned(),
+                Data::Value(Source {
+                    what: "`$value`".to_owned(),
+                    offset: None,
+                }),
+            ),
+        ],
+        found: Vec::new(),
+        calls: 0,
+    };
+    flow.nodes(&template.body, &Data::Root);
+    flow.found.into_iter().find(|s| s.what != "`query`")
+}
+
+struct Flow<'t> {
+    template: &'t Template,
+    vars: Vec<(String, Data)>,
+    found: Vec<Source>,
+    calls: usize,
+}
+
+impl Flow<'_> {
+    /// `data` is printed or decides a branch.
+    fn used(&mut self, data: Data, offset: usize) {
+        match data {
+            Data::Clean => {}
+            Data::Root => self.found.push(whole_data(offset)),
+            Data::Value(mut source) => {
+                source.offset.get_or_insert(offset);
+                self.found.push(source);
+            }
+        }
+    }
+
+    fn nodes(&mut self, nodes: &[Node], dot: &Data) {
+        for node in nodes {
+            self.node(node, dot);
+        }
+    }
+
+    fn node(&mut self, node: &Node, dot: &Data) {
+        match node {
+            Node::Action(pipe) => {
+                let data = self.pipeline(pipe, dot);
+                // An action that declares variables prints nothing.
+                if pipe.decl.is_empty() {
+                    self.used(data, pipe.offset);
+                }
+            }
+            Node::If(c) | Node::With(c) | Node::Range(c) => {
+                let vars = self.vars.len();
+                let data = self.pipeline(&c.pipe, dot);
+                // The whole data is always true: only the value can decide a branch.
+                if let Data::Value(_) = data {
+                    self.used(data.clone(), c.pipe.offset);
+                }
+                // `with` and `range` move the cursor to what they test.
+                let inner = if matches!(node, Node::If(_)) {
+                    dot.clone()
+                } else {
+                    data
+                };
+                self.nodes(&c.then, &inner);
+                self.nodes(&c.otherwise, dot);
+                self.vars.truncate(vars);
+            }
+            Node::Template { name, pipe, .. } => {
+                let data = match pipe {
+                    Some(pipe) => self.pipeline(pipe, dot),
+                    None => Data::Clean,
+                };
+                self.call(name, data);
+            }
+            Node::Break(_) | Node::Continue(_) => {}
+        }
+    }
+
+    /// `{{template "name" data}}`: the last definition of `name` runs with `.` and `$`
+    /// set to `data`, and no other variable.
+    fn call(&mut self, name: &str, data: Data) {
+        let template = self.template;
+        let Some(define) = template.defines.iter().rev().find(|d| d.name == name) else {
+            return;
+        };
+        if self.calls >= MAX_TEMPLATE_CALLS {
+            // Past the bound, assume the worst of what it is given.
+            self.used(data, define.offset);
+            return;
+        }
+        self.calls += 1;
+        let vars = std::mem::replace(&mut self.vars, vec![("$".to_owned(), data.clone())]);
+        self.nodes(&define.body, &data);
+        self.vars = vars;
+    }
+
+    fn pipeline(&mut self, pipe: &Pipeline, dot: &Data) -> Data {
+        let mut result: Option<Data> = None;
+        for command in &pipe.commands {
+            result = Some(self.command(command, dot, result));
+        }
+        let data = result.unwrap_or(Data::Clean);
+        for decl in &pipe.decl {
+            let existing = self.vars.iter_mut().rev().find(|(n, _)| *n == decl.name);
+            match existing {
+                Some(var) if pipe.assign => var.1 = join(var.1.clone(), data.clone()),
+                _ => self.vars.push((decl.name.clone(), data.clone())),
+            }
+        }
+        data
+    }
+
+    /// A command; `piped` is the previous stage's result, its last argument.
+    fn command(&mut self, command: &Command, dot: &Data, piped: Option<Data>) -> Data {
+        let mut data = Data::Clean;
+        for (index, arg) in command.args.iter().enumerate() {
+            let value = self.operand(arg, dot);
+            // A function's arguments: the whole alert data passed on can reach its value.
+            let value = if index > 0 {
+                argument(value, arg.offset)
+            } else {
+                value
+            };
+            data = join(data, value);
+        }
+        if let Some(piped) = piped {
+            data = join(data, argument(piped, command.offset));
+        }
+        data
+    }
+
+    fn operand(&mut self, operand: &Operand, dot: &Data) -> Data {
+        let base = match &operand.term {
+            Term::Dot => dot.clone(),
+            Term::Variable(name) => {
+                let found = self.vars.iter().rev().find(|(n, _)| n == name);
+                match found.map(|(_, d)| d.clone()) {
+                    // `$value` is located where it is used.
+                    Some(Data::Value(mut source)) => {
+                        source.offset.get_or_insert(operand.offset);
+                        Data::Value(source)
+                    }
+                    Some(other) => other,
+                    None => Data::Clean,
+                }
+            }
+            Term::Function(name) => match name.as_str() {
+                "query" => Data::Value(Source {
+                    what: "`query`".to_owned(),
+                    offset: Some(operand.offset),
+                }),
+                "now" => Data::Value(Source {
+                    what: "`now` (the evaluation time)".to_owned(),
+                    offset: Some(operand.offset),
+                }),
+                _ => Data::Clean,
+            },
+            Term::Pipe(pipe) => self.pipeline(pipe, dot),
+            Term::Bool(_) | Term::Number(_) | Term::String(_) | Term::Nil => Data::Clean,
+        };
+        let Some(first) = operand.fields.first() else {
+            return base;
+        };
+        match base {
+            Data::Root if first == "Value" => Data::Value(Source {
+                what: format!("`{}`", operand_text(operand)),
+                offset: Some(operand.offset),
+            }),
+            // `.Labels`, `.ExternalLabels`, `.ExternalURL` (anything else fails to run).
+            Data::Root => Data::Clean,
+            other => other,
+        }
+    }
+}
+
+/// The whole alert data as an argument or output: it holds the value.
+fn whole_data(offset: usize) -> Source {
+    Source {
+        what: "`.`/`$` (the alert's whole template data, which holds its value)".to_owned(),
+        offset: Some(offset),
+    }
+}
+
+fn argument(data: Data, offset: usize) -> Data {
+    match data {
+        Data::Root => Data::Value(whole_data(offset)),
+        other => other,
+    }
+}
+
+fn operand_text(operand: &Operand) -> String {
+    let base = match &operand.term {
+        Term::Dot => String::new(),
+        Term::Variable(name) => name.clone(),
+        _ => "(…)".to_owned(),
+    };
+    operand
+        .fields
+        .iter()
+        .fold(base, |text, field| format!("{text}.{field}"))
+}

@@ -1,0 +1,9 @@
+//! `request/namespace`: namespace of the request.
+
+use super::Check;
+
+pub const CHECK: Check = Check {
+    id: "request/namespace",
+    refuses: "a PrometheusRule or AlertmanagerConfig request that names no namespace",
+    why: "the namespace is the tenant boundary: without one there is nothing to scope to, so the policy fails closed",
+};
