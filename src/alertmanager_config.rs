@@ -363,8 +363,8 @@ fn review_webhook(
 
     let decision = match webhook.get("url") {
         None | Some(Value::Null) if has_secret => None,
-        None | Some(Value::Null) => Some(webhook_url::decide(None, &listener.url, settings)),
-        Some(Value::String(url)) => Some(webhook_url::decide(Some(url), &listener.url, settings)),
+        None | Some(Value::Null) => Some(webhook_url::decide(None, &listener.url, &settings.destinations())),
+        Some(Value::String(url)) => Some(webhook_url::decide(Some(url), &listener.url, &settings.destinations())),
         Some(other) => {
             wrong_type(findings, at.field("url"), "a string", other);
             None
@@ -530,7 +530,7 @@ fn review_token_url(
 ) {
     let why = match value {
         Value::Null => return,
-        Value::String(url) => match webhook_url::decide(Some(url), listener, settings) {
+        Value::String(url) => match webhook_url::decide(Some(url), listener, &settings.destinations()) {
             UrlDecision::Keep(webhook_url::Destination::Allowed) => return,
             UrlDecision::Keep(webhook_url::Destination::TenantListener) => {
                 findings.reject(

@@ -14,7 +14,8 @@ use crate::drift::{self, DriftMetric};
 use crate::durations;
 use crate::namespace_scope::OnConflict;
 use crate::prometheus_dialect::{Feature, Features};
-use crate::webhook_url;
+use crate::webhook_url::{self, Destinations};
+pub use crate::webhook_url::OnForeignListener;
 
 /// Label that carries a series' namespace, as the Prometheus Operator names it.
 pub const DEFAULT_NAMESPACE_LABEL: &str = "namespace";
@@ -35,17 +36,6 @@ pub const DEFAULT_MIN_GROUP_INTERVAL: &str = "1m";
 pub const DEFAULT_FOR: &str = "10m";
 pub const DEFAULT_MIN_FOR: &str = "1m";
 
-/// What to do with a webhook that points at another tenant's EventListener, still holds
-/// placeholders, or has no URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub enum OnForeignListener {
-    /// Point it at this tenant's EventListener, with a warning.
-    #[default]
-    Rewrite,
-    /// Refuse the object.
-    Reject,
-}
 
 /// What to do with a route's `repeatInterval` or `groupInterval` below the minimum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -197,6 +187,15 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// Where webhooks may go, as the URL decision reads it.
+    pub fn destinations(&self) -> Destinations<'_> {
+        Destinations {
+            template: &self.webhook_url_template,
+            allowed: &self.allowed_webhook_urls,
+            on_foreign: self.on_foreign_listener,
+        }
+    }
+
     pub fn is_exempt(&self, namespace: &str) -> bool {
         self.exempt_namespaces.iter().any(|n| n == namespace)
     }

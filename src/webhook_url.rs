@@ -4,7 +4,7 @@
 
 use url::Url;
 
-use crate::settings::{OnForeignListener, Settings};
+use serde::{Deserialize, Serialize};
 
 /// What to do with a destination URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,11 +33,32 @@ impl UrlDecision {
     }
 }
 
+/// What to do with a webhook that points at another tenant's EventListener, still holds
+/// placeholders, or has no URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum OnForeignListener {
+    /// Point it at this tenant's EventListener, with a warning.
+    #[default]
+    Rewrite,
+    /// Refuse the object.
+    Reject,
+}
+
+/// What [`decide`] needs of the settings: the listener's template, the other allowed
+/// destinations, and what to do with a foreign listener.
+#[derive(Debug, Clone, Copy)]
+pub struct Destinations<'a> {
+    pub template: &'a str,
+    pub allowed: &'a [String],
+    pub on_foreign: OnForeignListener,
+}
+
 /// Judges `url` (`None`: the webhook has none) against the tenant's `listener` and the
 /// settings. Everything is decided on the raw string first: a template or a path a URL
 /// parser would rewrite is never given the benefit of normalisation.
-pub fn decide(url: Option<&str>, listener: &str, settings: &Settings) -> UrlDecision {
-    let foreign = |why: String| match settings.on_foreign_listener {
+pub fn decide(url: Option<&str>, listener: &str, destinations: &Destinations) -> UrlDecision {
+    let foreign = |why: String| match destinations.on_foreign {
         OnForeignListener::Rewrite => UrlDecision::Rewrite(why),
         OnForeignListener::Reject => {
             UrlDecision::Refuse(format!("{why}; this namespace's alerts go to {listener:?}"))
@@ -63,10 +84,10 @@ pub fn decide(url: Option<&str>, listener: &str, settings: &Settings) -> UrlDeci
     if same_destination(url, listener) {
         return UrlDecision::Keep(Destination::TenantListener);
     }
-    if has_listener_shape(url, &settings.webhook_url_template) {
+    if has_listener_shape(url, destinations.template) {
         return foreign(format!("{url:?} is another tenant's EventListener"));
     }
-    let allowed = &settings.allowed_webhook_urls;
+    let allowed = destinations.allowed;
     if allowed.iter().any(|prefix| allowed_by_prefix(url, prefix)) {
         return UrlDecision::Keep(Destination::Allowed);
     }
@@ -650,12 +671,13 @@ mod tests {
         assert!(!allowed_by_prefix("not a url", p));
     }
 
-    fn settings(on_foreign: OnForeignListener) -> Settings {
-        Settings {
-            cluster_domain: "apps.cluster-abc.example.com".to_owned(),
-            on_foreign_listener: on_foreign,
-            allowed_webhook_urls: vec!["https://hooks.example.com/alerts/".to_owned()],
-            ..Settings::default()
+    /// The destinations of a workshop cluster that allows one hooks prefix.
+    fn settings(on_foreign: OnForeignListener) -> Destinations<'static> {
+        static HOOKS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        Destinations {
+            template: TEMPLATE,
+            allowed: HOOKS.get_or_init(|| vec!["https://hooks.example.com/alerts/".to_owned()]),
+            on_foreign,
         }
     }
 
