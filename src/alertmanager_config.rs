@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
+use crate::checks::location::WebhookAt;
 use crate::checks::object_shape::{
     field_object_mut, list_mut, object_mut, required_name, wrong_type,
 };
@@ -38,7 +39,6 @@ pub const MAX_ROUTES: usize = 256;
 pub const MAX_RECEIVERS: usize = 64;
 /// Most `webhookConfigs` one receiver may list.
 pub const MAX_WEBHOOKS_PER_RECEIVER: usize = 16;
-/// Deepest nesting inside a webhook's `httpConfig` accepted (the CRD's is 3).
 pub const MAX_HTTP_CONFIG_DEPTH: usize = 8;
 
 /// The two served versions of the AlertmanagerConfig CRD.
@@ -315,22 +315,6 @@ fn review_receivers(
     Ok(Some(names))
 }
 
-/// Where a webhook is, for messages.
-struct WebhookAt<'a> {
-    receiver: &'a str,
-    path: &'a str,
-}
-
-impl WebhookAt<'_> {
-    /// `receiver "r" (spec.receivers[0].webhookConfigs[0].field)`
-    fn field(&self, field: &str) -> Location {
-        Location::named(
-            format!("receiver {:?}", self.receiver),
-            format!("{}.{field}", self.path),
-        )
-    }
-}
-
 /// Reviews one webhook; `true` when its alerts would reach the tenant's listener (or a
 /// destination `urlSecret` hides, which may be the listener).
 fn review_webhook(
@@ -354,17 +338,31 @@ fn review_webhook(
     }
     match webhook.get("httpConfig") {
         None | Some(Value::Null) => {}
-        Some(Value::Object(http)) => {
-            review_http_config(http, "httpConfig", 0, at, &listener.url, settings, findings)
-        }
+        Some(Value::Object(http)) => webhook_http_client::review_http_config(
+            http,
+            "httpConfig",
+            0,
+            at,
+            &listener.url,
+            settings,
+            findings,
+        ),
         Some(other) => wrong_type(findings, at.field("httpConfig"), "an object", other),
     }
-    forbid_redirects(webhook, at, findings);
+    webhook_redirects::forbid_redirects(webhook, at, findings);
 
     let decision = match webhook.get("url") {
         None | Some(Value::Null) if has_secret => None,
-        None | Some(Value::Null) => Some(webhook_url::decide(None, &listener.url, &settings.destinations())),
-        Some(Value::String(url)) => Some(webhook_url::decide(Some(url), &listener.url, &settings.destinations())),
+        None | Some(Value::Null) => Some(webhook_url::decide(
+            None,
+            &listener.url,
+            &settings.destinations(),
+        )),
+        Some(Value::String(url)) => Some(webhook_url::decide(
+            Some(url),
+            &listener.url,
+            &settings.destinations(),
+        )),
         Some(other) => {
             wrong_type(findings, at.field("url"), "a string", other);
             None
@@ -407,165 +405,6 @@ fn review_webhook(
         (Some(other), _) => wrong_type(findings, at.field("sendResolved"), "a boolean", other),
     }
     reaches_listener
-}
-
-/// `httpConfig.followRedirects` is `false` after admission: Alertmanager follows
-/// redirects by default, so a listener (or anything under an allowed prefix) answering
-/// `307` would re-send the alert, body and credentials, to a host nobody checked.
-fn forbid_redirects(webhook: &mut Map<String, Value>, at: &WebhookAt, findings: &mut Findings) {
-    let http = webhook
-        .entry("httpConfig")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if http.is_null() {
-        *http = Value::Object(Map::new());
-    }
-    // Another type was reported by the httpConfig review.
-    let Some(http) = http.as_object_mut() else {
-        return;
-    };
-    match http.get("followRedirects") {
-        Some(Value::Bool(false)) => {}
-        None | Some(Value::Null) => {
-            findings.change(
-                &webhook_redirects::CHECK,
-                format!("{}.httpConfig.followRedirects", at.path),
-                "set to false (Alertmanager follows redirects by default, so a listener answering 307 could send the alert to a host this policy did not check)",
-            );
-            http.insert("followRedirects".to_owned(), Value::Bool(false));
-        }
-        Some(Value::Bool(true)) => findings.reject(
-            &webhook_redirects::CHECK,
-            at.field("httpConfig.followRedirects"),
-            "true lets whoever answers a webhook send the alert on to any host; remove it (the policy sets false)",
-        ),
-        Some(other) => wrong_type(
-            findings,
-            at.field("httpConfig.followRedirects"),
-            "a boolean",
-            other,
-        ),
-    }
-}
-
-/// Every address Alertmanager would contact for this webhook is a destination: no proxy
-/// at any depth, an OAuth2 token URL that passes the same rules as `url`, and TLS that
-/// checks the listener's certificate unless the admin allows otherwise.
-fn review_http_config(
-    config: &Map<String, Value>,
-    path: &str,
-    depth: usize,
-    at: &WebhookAt,
-    listener: &str,
-    settings: &Settings,
-    findings: &mut Findings,
-) {
-    if depth >= MAX_HTTP_CONFIG_DEPTH {
-        findings.reject(
-            &object_bounds::CHECK,
-            at.field(path),
-            format!("nests deeper than {MAX_HTTP_CONFIG_DEPTH} levels"),
-        );
-        return;
-    }
-    for (key, value) in config {
-        let field = format!("{path}.{key}");
-        let lower = key.to_ascii_lowercase();
-        if lower.starts_with("proxy") || lower == "noproxy" {
-            findings.reject(
-                &webhook_http_client::CHECK,
-                at.field(&field),
-                "a proxy would carry alerts or token requests through a host this policy cannot check; remove it",
-            );
-            continue;
-        }
-        if key == "tokenUrl" && path.ends_with("oauth2") {
-            review_token_url(value, &field, at, listener, settings, findings);
-            continue;
-        }
-        if path.ends_with("tlsConfig") {
-            if let Some(risk) = tls_override(key, value) {
-                if !settings.allow_webhook_tls_overrides {
-                    findings.reject(
-                        &webhook_http_client::CHECK,
-                        at.field(&field),
-                        format!("{risk}; remove it (the cluster admin can allow it with allowWebhookTlsOverrides)"),
-                    );
-                }
-            }
-        }
-        let mut descend = |child: &Map<String, Value>, child_path: &str| {
-            review_http_config(
-                child,
-                child_path,
-                depth + 1,
-                at,
-                listener,
-                settings,
-                findings,
-            )
-        };
-        match value {
-            Value::Object(inner) => descend(inner, &field),
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    if let Value::Object(inner) = item {
-                        descend(inner, &format!("{field}[{i}]"));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-/// `oauth2.tokenUrl` passes the rules a webhook `url` passes, or the object is refused:
-/// a token URL is not the policy's to rewrite.
-fn review_token_url(
-    value: &Value,
-    field: &str,
-    at: &WebhookAt,
-    listener: &str,
-    settings: &Settings,
-    findings: &mut Findings,
-) {
-    let why = match value {
-        Value::Null => return,
-        Value::String(url) => match webhook_url::decide(Some(url), listener, &settings.destinations()) {
-            UrlDecision::Keep(webhook_url::Destination::Allowed) => return,
-            UrlDecision::Keep(webhook_url::Destination::TenantListener) => {
-                findings.reject(
-                    &webhook_redirects::CHECK,
-                    at.field(field),
-                    format!(
-                    "{url:?} is this tenant's own EventListener, which is no token endpoint; Alertmanager's token client follows redirects even with followRedirects: false, so the listener could send the client credentials anywhere. Use a token endpoint under allowedWebhookUrls, or remove oauth2",
-                    ),
-                );
-                return;
-            }
-            UrlDecision::Rewrite(why) | UrlDecision::Refuse(why) => why,
-        },
-        other => {
-            wrong_type(findings, at.field(field), "a string", other);
-            return;
-        }
-    };
-    findings.reject(
-        &webhook_destination::CHECK,
-        at.field(field),
-        format!("{why}; Alertmanager sends the token request there, so it must be this tenant's EventListener or under allowedWebhookUrls"),
-    );
-}
-
-/// What a `tlsConfig` field risks, when it turns a check off (`None` for the defaults).
-fn tls_override(key: &str, value: &Value) -> Option<&'static str> {
-    match (key, value) {
-        ("insecureSkipVerify", Value::Null | Value::Bool(false)) => None,
-        ("insecureSkipVerify", _) => Some("would send alerts to whoever answers, unverified"),
-        ("serverName", Value::Null) => None,
-        ("serverName", Value::String(name)) if name.is_empty() => None,
-        ("serverName", _) => Some("accepts a certificate made out to another host than the URL's"),
-        _ => None,
-    }
 }
 
 /// What routes may refer to.

@@ -7,11 +7,11 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::fmt;
 
 use serde_json::{Map, Value};
 
 use crate::bounded_parse::ParseRefusal;
+use crate::checks::location::{labels_mut, RuleAt, RuleName};
 use crate::checks::object_shape::{
     field_object_mut, list_mut, object_mut, required_name, wrong_type,
 };
@@ -19,7 +19,7 @@ use crate::checks::Check;
 use crate::checks::{
     alerts_bool, alerts_count_values, alerts_default_labels, alerts_for, alerts_info,
     alerts_template_query, drift_comparison, expr_scope, object_bounds, object_loads,
-    rules_namespace_label, Findings, Location, Problem,
+    rules_namespace_label, Findings, Location,
 };
 use crate::drift::{self, DriftCheck};
 use crate::durations;
@@ -38,56 +38,6 @@ pub const MAX_RULES: usize = 2000;
 /// Most bytes of regex matchers (`a=~"…"`) one PrometheusRule may hold, summed over its
 /// rules: each is syntax-checked the way Go's RE2 would judge it, never compiled.
 pub const MAX_REGEX_BYTES: usize = 64 * 1024;
-
-/// Where a rule sits, for messages: `group "g" alert "a" (spec.groups[0].rules[1])`.
-struct RuleAt<'a> {
-    group_index: usize,
-    group_name: &'a str,
-    rule_index: usize,
-    rule: RuleName<'a>,
-}
-
-#[derive(Clone, Copy)]
-enum RuleName<'a> {
-    Alert(&'a str),
-    Record(&'a str),
-    Unnamed,
-}
-
-impl RuleAt<'_> {
-    fn path(&self, field: &str) -> String {
-        format!("{}.{field}", self.rule_path())
-    }
-
-    /// `spec.groups[0].rules[1]`
-    fn rule_path(&self) -> String {
-        format!(
-            "spec.groups[{}].rules[{}]",
-            self.group_index, self.rule_index
-        )
-    }
-
-    /// `group "g" alert "a" (spec.groups[0].rules[1].expr)`: names all three.
-    fn at(&self, field: &str) -> Location {
-        Location::named(self.to_string(), self.path(field))
-    }
-
-    /// Records a rule-level check's problem at its field.
-    fn record(&self, problem: Problem, findings: &mut Findings) {
-        findings.reject(problem.check, self.at(&problem.field), problem.message);
-    }
-}
-
-impl fmt::Display for RuleAt<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "group {:?} ", self.group_name)?;
-        match self.rule {
-            RuleName::Alert(name) => write!(f, "alert {name:?}"),
-            RuleName::Record(name) => write!(f, "record {name:?}"),
-            RuleName::Unnamed => write!(f, "rule {}", self.rule_index),
-        }
-    }
-}
 
 /// The check a refused expression falls under.
 fn refusal_check(refusal: &ParseRefusal) -> &'static Check {
@@ -299,8 +249,8 @@ fn review_rule(
             at.record(problem, findings);
         }
         // Recording rules get neither: `for` means nothing there.
-        review_for(rule, &at, settings, context.min_for, findings);
-        add_default_labels(rule, &at, settings, findings);
+        alerts_for::review_for(rule, &at, settings, context.min_for, findings);
+        alerts_default_labels::add_default_labels(rule, &at, settings, findings);
     }
     if expr.changed() {
         match expr.rewrite() {
@@ -502,75 +452,6 @@ fn complete_drift(
     }
 }
 
-/// `for`: set to `defaultFor` when unset; refused when malformed or shorter than
-/// `minFor` (an explicit `0s` counts, an unset `for` does not).
-fn review_for(
-    rule: &mut Map<String, Value>,
-    at: &RuleAt,
-    settings: &Settings,
-    min_for: Option<u64>,
-    findings: &mut Findings,
-) {
-    for field in ["keep_firing_for", "for"] {
-        match rule.get(field) {
-            None | Some(Value::Null) => {
-                if field == "for" && !settings.default_for.is_empty() {
-                    findings.change(
-                        &alerts_for::CHECK,
-                        at.path("for"),
-                        format!("set to {:?}", settings.default_for),
-                    );
-                    rule.insert(
-                        "for".to_owned(),
-                        Value::String(settings.default_for.clone()),
-                    );
-                }
-            }
-            Some(Value::String(text)) => match durations::parse_millis(text) {
-                Err(why) => findings.reject(&object_loads::CHECK, at.at(field), why.to_string()),
-                Ok(millis) if field == "for" && min_for.is_some() => {
-                    if millis < min_for.unwrap_or(0) {
-                        findings.reject(
-                            &alerts_for::CHECK,
-                            at.at(field),
-                            format!(
-                                "{text:?} is shorter than the minimum {:?}; a drift alert this quick flaps with every scrape",
-                                settings.min_for
-                            ),
-                        );
-                    }
-                }
-                Ok(_) => {}
-            },
-            Some(other) => wrong_type(findings, at.at(field), "a duration string", other),
-        }
-    }
-}
-
-fn add_default_labels(
-    rule: &mut Map<String, Value>,
-    at: &RuleAt,
-    settings: &Settings,
-    findings: &mut Findings,
-) {
-    if settings.default_labels.is_empty() {
-        return;
-    }
-    let Some(labels) = labels_mut(rule) else {
-        return;
-    };
-    for (name, value) in &settings.default_labels {
-        if !labels.contains_key(name) {
-            findings.change(
-                &alerts_default_labels::CHECK,
-                at.path(&format!("labels.{name}")),
-                format!("set to {value:?}"),
-            );
-            labels.insert(name.clone(), Value::String(value.clone()));
-        }
-    }
-}
-
 /// `labels` must be a map of strings; `false` when it is not (recorded).
 fn check_label_values(labels: Option<&Value>, at: &Place, findings: &mut Findings) -> bool {
     let labels = match labels {
@@ -662,18 +543,6 @@ fn pin_namespace_label(
         scope.label.to_owned(),
         Value::String(scope.namespace.to_owned()),
     );
-}
-
-/// The rule's `labels`, created when absent or null; `None` when it is not a map (which
-/// `check_label_values` already reported).
-fn labels_mut(rule: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
-    let labels = rule
-        .entry("labels")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if labels.is_null() {
-        *labels = Value::Object(Map::new());
-    }
-    labels.as_object_mut()
 }
 
 const SCOPE_WHY: &str =
@@ -846,8 +715,8 @@ mod regex_bound_tests {
     use serde_json::json;
 
     use super::{review, MAX_REGEX_BYTES};
-    use crate::settings::Settings;
     use crate::checks::Findings;
+    use crate::settings::Settings;
     use crate::verdict::Verdict;
 
     #[test]

@@ -1,9 +1,60 @@
 //! `alerts/for`: how long an alert must hold.
 
-use super::Check;
+use serde_json::{Map, Value};
+
+use super::location::RuleAt;
+use super::object_shape::wrong_type;
+use super::{object_loads, Check, Findings};
+use crate::durations;
+use crate::settings::Settings;
 
 pub const CHECK: Check = Check {
     id: "alerts/for",
     refuses: "`for` or `keep_firing_for` that is not a duration, or a `for` shorter than `minFor`; sets `for` to `defaultFor` when unset",
     why: "a drift alert with no `for` fires on one scrape's noise and starts a retraining run each time",
 };
+
+/// `for`: set to `defaultFor` when unset; refused when malformed or shorter than
+/// `minFor` (an explicit `0s` counts, an unset `for` does not).
+pub fn review_for(
+    rule: &mut Map<String, Value>,
+    at: &RuleAt,
+    settings: &Settings,
+    min_for: Option<u64>,
+    findings: &mut Findings,
+) {
+    for field in ["keep_firing_for", "for"] {
+        match rule.get(field) {
+            None | Some(Value::Null) => {
+                if field == "for" && !settings.default_for.is_empty() {
+                    findings.change(
+                        &CHECK,
+                        at.path("for"),
+                        format!("set to {:?}", settings.default_for),
+                    );
+                    rule.insert(
+                        "for".to_owned(),
+                        Value::String(settings.default_for.clone()),
+                    );
+                }
+            }
+            Some(Value::String(text)) => match durations::parse_millis(text) {
+                Err(why) => findings.reject(&object_loads::CHECK, at.at(field), why.to_string()),
+                Ok(millis) if field == "for" && min_for.is_some() => {
+                    if millis < min_for.unwrap_or(0) {
+                        findings.reject(
+                            &CHECK,
+                            at.at(field),
+                            format!(
+                                "{text:?} is shorter than the minimum {:?}; a drift alert this quick flaps with every scrape",
+                                settings.min_for
+                            ),
+                        );
+                    }
+                }
+                Ok(_) => {}
+            },
+            Some(other) => wrong_type(findings, at.at(field), "a duration string", other),
+        }
+    }
+}

@@ -22,6 +22,7 @@ pub mod drift_comparison;
 pub mod expr_scope;
 pub mod listener_service;
 pub mod listener_tenant;
+pub mod location;
 pub mod object_bounds;
 pub mod object_loads;
 pub mod object_shape;

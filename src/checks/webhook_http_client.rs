@@ -1,9 +1,141 @@
 //! `webhook/http-client`: alertmanager's http client goes nowhere else.
 
-use super::Check;
+use serde_json::{Map, Value};
+
+use super::location::WebhookAt;
+use super::object_shape::wrong_type;
+use super::{object_bounds, webhook_destination, webhook_redirects, Check, Findings};
+use crate::settings::Settings;
+use crate::webhook_url::{self, UrlDecision};
+
+/// Deepest nesting inside a webhook's `httpConfig` accepted (the CRD's is 3).
+pub const MAX_HTTP_CONFIG_DEPTH: usize = 8;
 
 pub const CHECK: Check = Check {
     id: "webhook/http-client",
     refuses: "proxies at any depth of `httpConfig` (`proxyUrl`, `proxyURL`, `proxyFromEnvironment`, `noProxy`, …), TLS overrides (`insecureSkipVerify`, `serverName`) unless `allowWebhookTlsOverrides`, `httpConfig` nested past its bound",
     why: "a proxy or an unverified TLS peer carries alerts (and credentials) through a host this policy cannot check",
 };
+
+/// Every address Alertmanager would contact for this webhook is a destination: no proxy
+/// at any depth, an OAuth2 token URL that passes the same rules as `url`, and TLS that
+/// checks the listener's certificate unless the admin allows otherwise.
+pub fn review_http_config(
+    config: &Map<String, Value>,
+    path: &str,
+    depth: usize,
+    at: &WebhookAt,
+    listener: &str,
+    settings: &Settings,
+    findings: &mut Findings,
+) {
+    if depth >= MAX_HTTP_CONFIG_DEPTH {
+        findings.reject(
+            &object_bounds::CHECK,
+            at.field(path),
+            format!("nests deeper than {MAX_HTTP_CONFIG_DEPTH} levels"),
+        );
+        return;
+    }
+    for (key, value) in config {
+        let field = format!("{path}.{key}");
+        let lower = key.to_ascii_lowercase();
+        if lower.starts_with("proxy") || lower == "noproxy" {
+            findings.reject(
+                &CHECK,
+                at.field(&field),
+                "a proxy would carry alerts or token requests through a host this policy cannot check; remove it",
+            );
+            continue;
+        }
+        if key == "tokenUrl" && path.ends_with("oauth2") {
+            review_token_url(value, &field, at, listener, settings, findings);
+            continue;
+        }
+        if path.ends_with("tlsConfig") {
+            if let Some(risk) = tls_override(key, value) {
+                if !settings.allow_webhook_tls_overrides {
+                    findings.reject(
+                        &CHECK,
+                        at.field(&field),
+                        format!("{risk}; remove it (the cluster admin can allow it with allowWebhookTlsOverrides)"),
+                    );
+                }
+            }
+        }
+        let mut descend = |child: &Map<String, Value>, child_path: &str| {
+            review_http_config(
+                child,
+                child_path,
+                depth + 1,
+                at,
+                listener,
+                settings,
+                findings,
+            )
+        };
+        match value {
+            Value::Object(inner) => descend(inner, &field),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Value::Object(inner) = item {
+                        descend(inner, &format!("{field}[{i}]"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `oauth2.tokenUrl` passes the rules a webhook `url` passes, or the object is refused:
+/// a token URL is not the policy's to rewrite.
+fn review_token_url(
+    value: &Value,
+    field: &str,
+    at: &WebhookAt,
+    listener: &str,
+    settings: &Settings,
+    findings: &mut Findings,
+) {
+    let why = match value {
+        Value::Null => return,
+        Value::String(url) => {
+            match webhook_url::decide(Some(url), listener, &settings.destinations()) {
+                UrlDecision::Keep(webhook_url::Destination::Allowed) => return,
+                UrlDecision::Keep(webhook_url::Destination::TenantListener) => {
+                    findings.reject(
+                    &webhook_redirects::CHECK,
+                    at.field(field),
+                    format!(
+                    "{url:?} is this tenant's own EventListener, which is no token endpoint; Alertmanager's token client follows redirects even with followRedirects: false, so the listener could send the client credentials anywhere. Use a token endpoint under allowedWebhookUrls, or remove oauth2",
+                    ),
+                );
+                    return;
+                }
+                UrlDecision::Rewrite(why) | UrlDecision::Refuse(why) => why,
+            }
+        }
+        other => {
+            wrong_type(findings, at.field(field), "a string", other);
+            return;
+        }
+    };
+    findings.reject(
+        &webhook_destination::CHECK,
+        at.field(field),
+        format!("{why}; Alertmanager sends the token request there, so it must be this tenant's EventListener or under allowedWebhookUrls"),
+    );
+}
+
+/// What a `tlsConfig` field risks, when it turns a check off (`None` for the defaults).
+fn tls_override(key: &str, value: &Value) -> Option<&'static str> {
+    match (key, value) {
+        ("insecureSkipVerify", Value::Null | Value::Bool(false)) => None,
+        ("insecureSkipVerify", _) => Some("would send alerts to whoever answers, unverified"),
+        ("serverName", Value::Null) => None,
+        ("serverName", Value::String(name)) if name.is_empty() => None,
+        ("serverName", _) => Some("accepts a certificate made out to another host than the URL's"),
+        _ => None,
+    }
+}
