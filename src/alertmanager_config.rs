@@ -18,28 +18,20 @@ use crate::checks::location::WebhookAt;
 use crate::checks::object_shape::{
     field_object_mut, list_mut, object_mut, required_name, wrong_type,
 };
+use crate::checks::route_fan_out::{equality_matchers, exclusive_runs, Child, Fanout};
 use crate::checks::{
     listener_service, listener_tenant, object_bounds, object_loads, receiver_integrations,
     route_fan_out, route_intervals, webhook_destination, webhook_http_client, webhook_redirects,
     webhook_send_resolved, Findings, Location,
 };
 use crate::cluster::Cluster;
-use crate::durations;
-use crate::settings::{
-    OnShortInterval, Settings, DEFAULT_MIN_GROUP_INTERVAL, DEFAULT_MIN_REPEAT_INTERVAL,
-};
+use crate::settings::Settings;
 use crate::tenancy;
 use crate::webhook_url::{self, Tenant, UrlDecision};
 
-/// Deepest nesting of `routes` accepted; bounds the recursion any object can cause.
-pub const MAX_ROUTE_DEPTH: usize = 32;
-/// Most routes one object may hold, at every depth together.
-pub const MAX_ROUTES: usize = 256;
-/// Most receivers one object may define.
-pub const MAX_RECEIVERS: usize = 64;
-/// Most `webhookConfigs` one receiver may list.
-pub const MAX_WEBHOOKS_PER_RECEIVER: usize = 16;
-pub const MAX_HTTP_CONFIG_DEPTH: usize = 8;
+pub use crate::checks::object_bounds::{
+    MAX_HTTP_CONFIG_DEPTH, MAX_RECEIVERS, MAX_ROUTES, MAX_ROUTE_DEPTH, MAX_WEBHOOKS_PER_RECEIVER,
+};
 
 /// The two served versions of the AlertmanagerConfig CRD.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,28 +160,7 @@ impl Listener {
         let Some((namespace, name)) = &self.service else {
             return;
         };
-        match cluster.service(namespace, name) {
-            Err(e) => findings.reject(
-                &listener_service::CHECK,
-                Location::path(""),
-                format!(
-                    "the tenant's EventListener Service {namespace}/{name} (listenerService) cannot be read: {e}; alerts sent to {:?} would reach no pipeline",
-                    self.url
-                ),
-            ),
-            Ok(spec) => {
-                if let Some(why) = spec.not_a_listener() {
-                    findings.reject(
-                        &listener_service::CHECK,
-                        Location::path(""),
-                        format!(
-                            "the tenant's EventListener Service {namespace}/{name} (listenerService) is not a listener: {why}; alerts sent to {:?} could reach another tenant. Make it a ClusterIP Service that selects the EventListener's pods",
-                            self.url
-                        ),
-                    );
-                }
-            }
-        }
+        listener_service::require_listener(cluster, namespace, name, &self.url, findings);
     }
 }
 
@@ -241,18 +212,7 @@ fn review_receivers(
         };
         let name = required_name(receiver, &at, findings);
         let who = format!("receiver {name:?}");
-        for key in receiver.keys() {
-            if key.ends_with("Configs")
-                && key != "webhookConfigs"
-                && !settings.allowed_receiver_integrations.contains(key)
-            {
-                findings.reject(
-                    &receiver_integrations::CHECK,
-                    Location::named(who.clone(), format!("{at}.{key}")),
-                    format!("only webhookConfigs to this tenant's EventListener are allowed; {key} sends alerts to destinations this policy cannot check"),
-                );
-            }
-        }
+        receiver_integrations::review(receiver, &who, &at, settings, findings);
         let webhooks = list_mut(receiver, "webhookConfigs", &at, findings);
         let too_many = webhooks.as_ref().map_or(0, |list| list.len());
         let webhooks = if too_many > MAX_WEBHOOKS_PER_RECEIVER {
@@ -390,20 +350,7 @@ fn review_webhook(
         }
     }
 
-    match (webhook.get("sendResolved"), settings.send_resolved) {
-        (None | Some(Value::Null), Some(value)) => {
-            findings.change(
-                &webhook_send_resolved::CHECK,
-                format!("{}.sendResolved", at.path),
-                format!(
-                    "set to {value} (a resolved drift should not start a second retraining run)"
-                ),
-            );
-            webhook.insert("sendResolved".to_owned(), Value::Bool(value));
-        }
-        (Some(Value::Bool(_)) | None | Some(Value::Null), _) => {}
-        (Some(other), _) => wrong_type(findings, at.field("sendResolved"), "a boolean", other),
-    }
+    webhook_send_resolved::set_send_resolved(webhook, at, settings, findings);
     reaches_listener
 }
 
@@ -476,90 +423,22 @@ fn review_route(
         }
     };
 
-    match route.get("repeatInterval") {
-        None | Some(Value::Null) if !settings.repeat_interval.is_empty() => {
-            findings.change(
-                &route_intervals::CHECK,
-                "spec.route.repeatInterval",
-                format!(
-                    "set to {:?} (Alertmanager's 4h default would start a retraining run every 4 hours while drift persists)",
-                    settings.repeat_interval
-                ),
-            );
-            route.insert(
-                "repeatInterval".to_owned(),
-                Value::String(settings.repeat_interval.clone()),
-            );
-        }
-        _ => {}
-    }
+    route_intervals::default_repeat_interval(route, settings, findings);
     let mut walk = RouteWalk {
         defined,
         settings,
-        minimums: Minimums::of(settings),
+        minimums: route_intervals::Minimums::of(settings),
         routes: 0,
         findings,
     };
     walk.route(route, "spec.route", top_receiver.as_deref(), 0);
 }
 
-/// The shortest intervals accepted, in milliseconds.
-struct Minimums {
-    repeat: u64,
-    group: u64,
-}
-
-impl Minimums {
-    fn of(settings: &Settings) -> Self {
-        // Settings validation already refused unparsable minimums; fall back to the
-        // defaults rather than to no minimum.
-        let millis = |text: &str, default: &str| {
-            durations::parse_millis(text)
-                .or_else(|_| durations::parse_millis(default))
-                .unwrap_or(u64::MAX)
-        };
-        Minimums {
-            repeat: millis(&settings.min_repeat_interval, DEFAULT_MIN_REPEAT_INTERVAL),
-            group: millis(&settings.min_group_interval, DEFAULT_MIN_GROUP_INTERVAL),
-        }
-    }
-}
-
-/// How many times one alert can reach the tenant's listener through a route subtree, at
-/// most, and along which routes (a few, for the message).
-#[derive(Debug, Clone, Default)]
-struct Fanout {
-    runs: usize,
-    via: Vec<String>,
-    /// Already reported below: a parent does not report it again.
-    reported: bool,
-}
-
-impl Fanout {
-    fn plus(&self, other: &Fanout) -> Fanout {
-        let mut via = self.via.clone();
-        via.extend(other.via.iter().cloned());
-        via.truncate(LISTED_NAMES + 1);
-        Fanout {
-            runs: self.runs.saturating_add(other.runs),
-            via,
-            reported: self.reported || other.reported,
-        }
-    }
-
-    fn most(self, other: Fanout) -> Fanout {
-        let reported = self.reported || other.reported;
-        let mut best = if other.runs > self.runs { other } else { self };
-        best.reported = reported;
-        best
-    }
-}
-
 /// One walk over the route tree: references, intervals, bounds and fan-out together.
 struct RouteWalk<'a, 'f> {
     defined: &'a Defined<'a>,
     settings: &'a Settings,
-    minimums: Minimums,
+    minimums: route_intervals::Minimums,
     /// Routes seen so far, against `MAX_ROUTES`.
     routes: usize,
     findings: &'f mut Findings,
@@ -601,7 +480,7 @@ impl RouteWalk<'_, '_> {
         }
         let receiver = self.receiver(route, at).or(inherited.map(str::to_owned));
         self.time_intervals(route, at);
-        self.intervals(route, at);
+        route_intervals::review_intervals(route, at, self.settings, &self.minimums, self.findings);
 
         let own_runs = receiver
             .as_deref()
@@ -710,83 +589,6 @@ impl RouteWalk<'_, '_> {
         }
     }
 
-    /// `groupWait`, `groupInterval` and `repeatInterval` are durations Alertmanager
-    /// loads, and the last two are no shorter than the minimums, at every depth: a child
-    /// route's own interval overrides the top route's.
-    fn intervals(&mut self, route: &mut Map<String, Value>, at: &str) {
-        let checks = [
-            ("groupWait", None),
-            (
-                "groupInterval",
-                Some((
-                    self.minimums.group,
-                    "minGroupInterval",
-                    &self.settings.min_group_interval,
-                )),
-            ),
-            (
-                "repeatInterval",
-                Some((
-                    self.minimums.repeat,
-                    "minRepeatInterval",
-                    &self.settings.min_repeat_interval,
-                )),
-            ),
-        ];
-        for (field, minimum) in checks {
-            let text = match route.get(field) {
-                None | Some(Value::Null) => continue,
-                Some(Value::String(text)) => text.clone(),
-                Some(other) => {
-                    wrong_type(
-                        self.findings,
-                        Location::path(format!("{at}.{field}")),
-                        "a duration string",
-                        other,
-                    );
-                    continue;
-                }
-            };
-            let millis = match durations::parse_millis(&text) {
-                Ok(millis) => millis,
-                Err(why) => {
-                    self.findings.reject(
-                        &object_loads::CHECK,
-                        Location::path(format!("{at}.{field}")),
-                        why,
-                    );
-                    continue;
-                }
-            };
-            let Some((min, setting, min_text)) = minimum else {
-                continue;
-            };
-            if millis >= min {
-                continue;
-            }
-            let what = if millis == 0 {
-                "is zero, which Alertmanager refuses"
-            } else {
-                "is shorter than the minimum"
-            };
-            match self.settings.on_short_interval {
-                OnShortInterval::Raise if millis > 0 => {
-                    self.findings.change(
-                        &route_intervals::CHECK,
-                        format!("{at}.{field}"),
-                        format!("raised from {text:?} to {min_text:?} ({setting}); a shorter interval starts a retraining run that often while drift lasts"),
-                    );
-                    route.insert(field.to_owned(), Value::String(min_text.clone()));
-                }
-                _ => self.findings.reject(
-                    &route_intervals::CHECK,
-                    Location::path(format!("{at}.{field}")),
-                    format!("{text:?} {what} {min_text:?} ({setting}); each notification starts a retraining run, so write {min_text:?} or longer"),
-                ),
-            }
-        }
-    }
-
     /// Reviews the child routes; each one's fan-out and whether it has `continue: true`.
     fn children(
         &mut self,
@@ -841,97 +643,6 @@ impl RouteWalk<'_, '_> {
         }
         out
     }
-}
-
-/// A reviewed child route, as the fan-out bound needs it.
-struct Child {
-    fanout: Fanout,
-    continues: bool,
-    /// Its `label = value` matchers: an alert has one value per label, so two children
-    /// requiring different values of one label never both match it.
-    equal: Vec<(String, String)>,
-}
-
-/// The `name = value` matchers of a route, in both versions' shapes: `matchType: "="`,
-/// or (v1alpha1) no `matchType` and no `regex: true`.
-fn equality_matchers(route: &Map<String, Value>) -> Vec<(String, String)> {
-    let Some(matchers) = route.get("matchers").and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    matchers
-        .iter()
-        .filter_map(|m| {
-            let name = m.get("name")?.as_str()?;
-            let value = m.get("value").and_then(Value::as_str).unwrap_or_default();
-            let equal = match m.get("matchType") {
-                Some(Value::String(t)) => t == "=",
-                None | Some(Value::Null) => m.get("regex") != Some(&Value::Bool(true)),
-                Some(_) => false,
-            };
-            equal.then(|| (name.to_owned(), value.to_owned()))
-        })
-        .collect()
-}
-
-/// The most listener deliveries one alert can get from `way`, children it may match
-/// together. Their sum bounds it; so does, for any label, the children that do not
-/// pin the label plus the best group of those that pin it to one value (an alert has
-/// one value). The smallest of these bounds is taken, with the routes that make it.
-/// Children that never reach the listener are left out first, so the work is bounded by
-/// the listener routes.
-fn exclusive_runs(way: &[&Child]) -> Fanout {
-    let reaching: Vec<&Child> = way.iter().copied().filter(|c| c.fanout.runs > 0).collect();
-    let runs_of = |c: &&Child| c.fanout.runs;
-    let total = reaching
-        .iter()
-        .map(runs_of)
-        .fold(0usize, usize::saturating_add);
-    // (runs, the label and the value whose group is kept, when a label tightens it)
-    let mut best: (usize, Option<(&str, &str)>) = (total, None);
-    if total > 1 {
-        let mut labels: Vec<&str> = reaching
-            .iter()
-            .flat_map(|c| c.equal.iter().map(|(name, _)| name.as_str()))
-            .collect();
-        labels.sort_unstable();
-        labels.dedup();
-        for label in labels {
-            let mut free = 0usize;
-            let mut groups: Vec<(&str, usize)> = Vec::new();
-            for child in &reaching {
-                match pinned(child, label) {
-                    None => free = free.saturating_add(child.fanout.runs),
-                    Some(value) => match groups.iter_mut().find(|(v, _)| *v == value) {
-                        Some((_, n)) => *n = n.saturating_add(child.fanout.runs),
-                        None => groups.push((value, child.fanout.runs)),
-                    },
-                }
-            }
-            if let Some((value, group)) = groups.into_iter().max_by_key(|(_, n)| *n) {
-                let bound = free.saturating_add(group);
-                if bound < best.0 {
-                    best = (bound, Some((label, value)));
-                }
-            }
-        }
-    }
-    let chosen = reaching.iter().filter(|c| match best.1 {
-        None => true,
-        Some((label, value)) => pinned(c, label).is_none_or(|v| v == value),
-    });
-    let mut fanout = chosen.fold(Fanout::default(), |acc, c| acc.plus(&c.fanout));
-    fanout.runs = best.0;
-    fanout.reported = reaching.iter().any(|c| c.fanout.reported);
-    fanout
-}
-
-/// The value `child` requires of `label`, if it pins one.
-fn pinned<'c>(child: &'c Child, label: &str) -> Option<&'c str> {
-    child
-        .equal
-        .iter()
-        .find(|(name, _)| name == label)
-        .map(|(_, value)| value.as_str())
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::bounded_parse::ParseRefusal;
-use crate::checks::location::{labels_mut, RuleAt, RuleName};
+use crate::checks::location::{Place, RuleAt, RuleName};
 use crate::checks::object_shape::{
     field_object_mut, list_mut, object_mut, required_name, wrong_type,
 };
@@ -21,23 +21,16 @@ use crate::checks::{
     alerts_template_query, drift_comparison, expr_scope, object_bounds, object_loads,
     rules_namespace_label, Findings, Location,
 };
-use crate::drift::{self, DriftCheck};
 use crate::durations;
 use crate::expr_text::{Expression, Rewritten};
-use crate::namespace_scope::{is_unrendered_template, OnConflict, Scope, ScopeError};
+use crate::namespace_scope::Scope;
 use crate::settings::Settings;
 
 /// The label the Prometheus Operator routes a namespace's alerts by (its
 /// AlertmanagerConfig matcher): pinned on every rule whatever `namespaceLabel` says.
 pub const ROUTING_LABEL: &str = "namespace";
 
-/// Most rules one PrometheusRule may hold, summed over its groups. Well above generated
-/// mixins (a few hundred); it bounds the work one admission request can cause.
-pub const MAX_RULES: usize = 2000;
-
-/// Most bytes of regex matchers (`a=~"…"`) one PrometheusRule may hold, summed over its
-/// rules: each is syntax-checked the way Go's RE2 would judge it, never compiled.
-pub const MAX_REGEX_BYTES: usize = 64 * 1024;
+pub use crate::checks::object_bounds::{MAX_REGEX_BYTES, MAX_RULES};
 
 /// The check a refused expression falls under.
 fn refusal_check(refusal: &ParseRefusal) -> &'static Check {
@@ -160,11 +153,16 @@ fn review_group_labels(
     findings: &mut Findings,
 ) {
     let place = Place::Group { index, name };
-    if check_label_values(group.get("labels"), &place, findings) {
+    if rules_namespace_label::check_label_values(group.get("labels"), &place, findings) {
         if let Some(labels) = group.get_mut("labels").and_then(Value::as_object_mut) {
-            pin_namespace_label(labels, &place, &context.scope, findings);
+            rules_namespace_label::pin_namespace_label(labels, &place, &context.scope, findings);
             if context.routing.label != context.scope.label {
-                pin_namespace_label(labels, &place, &context.routing, findings);
+                rules_namespace_label::pin_namespace_label(
+                    labels,
+                    &place,
+                    &context.routing,
+                    findings,
+                );
             }
         }
         for problem in
@@ -203,16 +201,33 @@ fn review_rule(
     };
     let place = Place::Rule(&at);
     let routed_apart = context.routing.label != context.scope.label;
-    if check_label_values(rule.get("labels"), &place, findings) {
+    if rules_namespace_label::check_label_values(rule.get("labels"), &place, findings) {
         if let Some(labels) = rule.get_mut("labels").and_then(Value::as_object_mut) {
-            pin_namespace_label(labels, &place, &context.scope, findings);
+            rules_namespace_label::pin_namespace_label(labels, &place, &context.scope, findings);
             if routed_apart {
-                pin_namespace_label(labels, &place, &context.routing, findings);
+                rules_namespace_label::pin_namespace_label(
+                    labels,
+                    &place,
+                    &context.routing,
+                    findings,
+                );
             }
         }
-        add_namespace_label(rule, &at, &context.scope, SCOPE_WHY, findings);
+        rules_namespace_label::add_namespace_label(
+            rule,
+            &at,
+            &context.scope,
+            rules_namespace_label::SCOPE_WHY,
+            findings,
+        );
         if routed_apart {
-            add_namespace_label(rule, &at, &context.routing, ROUTING_WHY, findings);
+            rules_namespace_label::add_namespace_label(
+                rule,
+                &at,
+                &context.routing,
+                rules_namespace_label::ROUTING_WHY,
+                findings,
+            );
         }
     }
     // Owned, so the rule's other fields can change while the expression is reviewed.
@@ -227,7 +242,7 @@ fn review_rule(
     }
     if is_alert {
         let settings = context.settings;
-        complete_drift(&mut expr, &at, settings, findings);
+        drift_comparison::complete_drift(&mut expr, &at, settings, findings);
         let labels = rule.get("labels").and_then(Value::as_object);
         // Rule labels (and group labels, and `alertname`) are set after the expression's.
         let overridden = |label: &str| {
@@ -358,227 +373,16 @@ fn review_expr<'t>(
     if total > MAX_REGEX_BYTES {
         return None;
     }
-    let changes = match expr.scope() {
-        Ok(changes) => changes,
-        Err(err @ ScopeError::ConflictingMatcher { .. }) => {
-            // Only a conflict has an onConflict to offer, and only while it rejects.
-            let or_overwrite = match scope.on_conflict {
-                OnConflict::Reject => ", or have the policy set onConflict: overwrite",
-                OnConflict::Overwrite => "",
-            };
-            findings.reject(
-                &expr_scope::CHECK,
-                at.at("expr"),
-                format!(
-                    "{err}, which conflicts with namespace {:?}: remove it (the policy adds {}={:?}){or_overwrite}",
-                    scope.namespace, scope.label, scope.namespace,
-                ),
-            );
-            return None;
-        }
-        Err(err @ ScopeError::OrMatchers { .. }) => {
-            findings.reject(
-                &object_loads::CHECK,
-                at.at("expr"),
-                format!("{err} (Prometheus 2.x refuses it); write one selector per alternative joined by `or`, e.g. x{{a=\"1\"}} or x{{b=\"2\"}}, and the policy scopes each"),
-            );
-            return None;
-        }
-        Err(err) => {
-            findings.reject(&expr_scope::CHECK, at.at("expr"), err.to_string());
-            return None;
-        }
-    };
-    let path = at.path("expr");
-    if changes.added > 0 {
-        findings.change(
-            &expr_scope::CHECK,
-            path.clone(),
-            format!("scoped to namespace {:?}", scope.namespace),
-        );
-    }
-    if changes.templates_replaced > 0 {
-        findings.change(
-            &expr_scope::CHECK,
-            path.clone(),
-            format!(
-                "replaced an unrendered template matcher with {}={:?}",
-                scope.label, scope.namespace
-            ),
-        );
-    }
-    for matcher in &changes.overwritten {
-        findings.change(
-            &expr_scope::CHECK,
-            path.clone(),
-            format!(
-                "overwrote matcher {matcher} with {}={:?}",
-                scope.label, scope.namespace
-            ),
-        );
+    if !expr_scope::scope(&mut expr, at, scope, findings) {
+        return None;
     }
     Some(expr)
-}
-
-/// Drift alerts: a bare catalog selector gets its default comparison; a comparison that
-/// points the wrong way or uses a threshold out of range is rejected.
-fn complete_drift(
-    expr: &mut Expression,
-    at: &RuleAt,
-    settings: &Settings,
-    findings: &mut Findings,
-) {
-    match drift::check_alert(expr.tree(), settings) {
-        DriftCheck::Fine => {}
-        DriftCheck::Completed { comparison, metric } => {
-            match expr.complete(Box::new(comparison)) {
-                Ok(()) => findings.change(
-                    &drift_comparison::CHECK,
-                    at.path("expr"),
-                    format!("added the default comparison for {metric} (a bare selector fires whenever the series exists)"),
-                ),
-                Err(refusal) => findings.reject(
-                    &drift_comparison::CHECK,
-                    at.at("expr"),
-                    format!("with its default comparison, {refusal}"),
-                ),
-            }
-        }
-        DriftCheck::Problems(problems) => {
-            for problem in problems {
-                findings.reject(&drift_comparison::CHECK, at.at("expr"), problem.to_string());
-            }
-        }
-    }
-}
-
-/// `labels` must be a map of strings; `false` when it is not (recorded).
-fn check_label_values(labels: Option<&Value>, at: &Place, findings: &mut Findings) -> bool {
-    let labels = match labels {
-        None | Some(Value::Null) => return true,
-        Some(Value::Object(labels)) => labels,
-        Some(other) => {
-            wrong_type(findings, at.at("labels"), "a map of strings", other);
-            return false;
-        }
-    };
-    match labels.iter().find(|(_, v)| !v.is_string()) {
-        Some((key, value)) => {
-            wrong_type(findings, at.at(&format!("labels.{key}")), "a string", value);
-            false
-        }
-        None => true,
-    }
-}
-
-/// Where a `labels` map sits: a group's or a rule's.
-enum Place<'a> {
-    Group { index: usize, name: &'a str },
-    Rule(&'a RuleAt<'a>),
-}
-
-impl Place<'_> {
-    fn path(&self, field: &str) -> String {
-        match self {
-            Place::Group { index, .. } => format!("spec.groups[{index}].{field}"),
-            Place::Rule(at) => at.path(field),
-        }
-    }
-
-    fn at(&self, field: &str) -> Location {
-        match self {
-            Place::Group { name, .. } => {
-                Location::named(format!("group {name:?}"), self.path(field))
-            }
-            Place::Rule(at) => at.at(field),
-        }
-    }
-}
-
-/// Labels must not claim another namespace: Prometheus sets them on every alert and
-/// recorded series (rule labels last), and Alertmanager routes tenants by them. An
-/// unrendered template is replaced; any other value is a conflict (`onConflict`).
-fn pin_namespace_label(
-    labels: &mut Map<String, Value>,
-    place: &Place,
-    scope: &Scope,
-    findings: &mut Findings,
-) {
-    let Some(Value::String(value)) = labels.get(scope.label) else {
-        return;
-    };
-    if value == scope.namespace {
-        return;
-    }
-    let field = format!("labels.{}", scope.label);
-    let path = place.path(&field);
-    let old = value.clone();
-    if is_unrendered_template(&old) {
-        findings.change(
-            &rules_namespace_label::CHECK,
-            path,
-            format!(
-                "replaced unrendered template {old:?} with {:?}",
-                scope.namespace
-            ),
-        );
-    } else if scope.on_conflict == OnConflict::Overwrite {
-        findings.change(
-            &rules_namespace_label::CHECK,
-            path,
-            format!("overwrote {old:?} with {:?}", scope.namespace),
-        );
-    } else {
-        findings.reject(
-            &rules_namespace_label::CHECK,
-            place.at(&field),
-            format!(
-                "{old:?} conflicts with namespace {:?}; remove the label or set it to the namespace",
-                scope.namespace
-            ),
-        );
-        return;
-    }
-    labels.insert(
-        scope.label.to_owned(),
-        Value::String(scope.namespace.to_owned()),
-    );
-}
-
-const SCOPE_WHY: &str =
-    "rule labels override the expression's, so what this rule emits stays in its namespace";
-const ROUTING_WHY: &str = "the Prometheus Operator routes alerts by `namespace`, and rule labels override the expression's, so what this rule emits reaches only its namespace";
-
-/// Every rule leaves with `labels.<namespaceLabel>: N` and `labels.namespace: N`. Rule
-/// labels override what the expression outputs, so `label_replace` on the label, or an
-/// aggregation that drops it, cannot route an alert or a recorded series to another
-/// namespace (or to none).
-fn add_namespace_label(
-    rule: &mut Map<String, Value>,
-    at: &RuleAt,
-    scope: &Scope,
-    why: &str,
-    findings: &mut Findings,
-) {
-    let Some(labels) = labels_mut(rule) else {
-        return;
-    };
-    if !labels.contains_key(scope.label) {
-        findings.change(
-            &rules_namespace_label::CHECK,
-            at.path(&format!("labels.{}", scope.label)),
-            format!("set to {:?} ({why})", scope.namespace),
-        );
-        labels.insert(
-            scope.label.to_owned(),
-            Value::String(scope.namespace.to_owned()),
-        );
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::namespace_scope::OnConflict;
     use serde_json::json;
 
     /// What a review found, as the texts a user reads.

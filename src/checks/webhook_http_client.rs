@@ -3,13 +3,11 @@
 use serde_json::{Map, Value};
 
 use super::location::WebhookAt;
+use super::object_bounds::{self, MAX_HTTP_CONFIG_DEPTH};
 use super::object_shape::wrong_type;
-use super::{object_bounds, webhook_destination, webhook_redirects, Check, Findings};
+use super::{webhook_destination, webhook_redirects, Check, Findings};
 use crate::settings::Settings;
 use crate::webhook_url::{self, UrlDecision};
-
-/// Deepest nesting inside a webhook's `httpConfig` accepted (the CRD's is 3).
-pub const MAX_HTTP_CONFIG_DEPTH: usize = 8;
 
 pub const CHECK: Check = Check {
     id: "webhook/http-client",

@@ -1,9 +1,37 @@
 //! `webhook/send-resolved`: a resolved alert starts no run.
 
-use super::Check;
+use serde_json::{Map, Value};
+
+use super::location::WebhookAt;
+use super::object_shape::wrong_type;
+use super::{Check, Findings};
+use crate::settings::Settings;
 
 pub const CHECK: Check = Check {
     id: "webhook/send-resolved",
     refuses: "`sendResolved` that is not a boolean; sets it to the `sendResolved` setting (false) when unset",
     why: "Alertmanager sends resolved notifications by default: a cleared drift would start a second retraining run",
 };
+
+/// `sendResolved` is a boolean, and set to the `sendResolved` setting when unset.
+pub fn set_send_resolved(
+    webhook: &mut Map<String, Value>,
+    at: &WebhookAt,
+    settings: &Settings,
+    findings: &mut Findings,
+) {
+    match (webhook.get("sendResolved"), settings.send_resolved) {
+        (None | Some(Value::Null), Some(value)) => {
+            findings.change(
+                &CHECK,
+                format!("{}.sendResolved", at.path),
+                format!(
+                    "set to {value} (a resolved drift should not start a second retraining run)"
+                ),
+            );
+            webhook.insert("sendResolved".to_owned(), Value::Bool(value));
+        }
+        (Some(Value::Bool(_)) | None | Some(Value::Null), _) => {}
+        (Some(other), _) => wrong_type(findings, at.field("sendResolved"), "a boolean", other),
+    }
+}
