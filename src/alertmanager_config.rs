@@ -21,8 +21,8 @@ use crate::checks::object_shape::{
 use crate::checks::route_fan_out::{equality_matchers, exclusive_runs, Child, Fanout};
 use crate::checks::{
     listener_service, listener_tenant, object_bounds, object_loads, receiver_integrations,
-    route_fan_out, route_intervals, webhook_destination, webhook_http_client, webhook_redirects,
-    webhook_send_resolved, Findings, Location,
+    route_fan_out, route_intervals, route_keys, webhook_destination, webhook_http_client,
+    webhook_redirects, webhook_send_resolved, Findings, Location,
 };
 use crate::cluster::Cluster;
 use crate::settings::Settings;
@@ -478,6 +478,12 @@ impl RouteWalk<'_, '_> {
             );
             return Fanout::default();
         }
+        route_keys::review(
+            route,
+            at,
+            self.defined.version == ApiVersion::V1alpha1,
+            self.findings,
+        );
         let receiver = self.receiver(route, at).or(inherited.map(str::to_owned));
         self.time_intervals(route, at);
         route_intervals::review_intervals(route, at, self.settings, &self.minimums, self.findings);

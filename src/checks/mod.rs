@@ -30,6 +30,7 @@ pub mod receiver_integrations;
 pub mod request_namespace;
 pub mod route_fan_out;
 pub mod route_intervals;
+pub mod route_keys;
 pub mod rules_namespace_label;
 pub mod webhook_destination;
 pub mod webhook_http_client;
@@ -70,6 +71,7 @@ pub const ALL: &[&Check] = &[
     &webhook_send_resolved::CHECK,
     &listener_tenant::CHECK,
     &listener_service::CHECK,
+    &route_keys::CHECK,
     &route_fan_out::CHECK,
     &route_intervals::CHECK,
 ];
