@@ -530,6 +530,9 @@ pub struct Expression<'t> {
     masked_at: Option<Vec<(usize, usize)>>,
     changes: ScopeChanges,
     completion: Option<Box<dyn Completion + 't>>,
+    /// PromQL tokens in the text: what parsing and scoping it cost, for the per-object
+    /// bound.
+    token_count: usize,
 }
 
 /// The text to store: the author's, edited in place and proven.
@@ -596,7 +599,13 @@ impl<'t> Expression<'t> {
             masked_at,
             changes: ScopeChanges::default(),
             completion: None,
+            token_count: tokens.len(),
         })
+    }
+
+    /// PromQL tokens in the expression: its parse and scoping cost grow with them.
+    pub fn token_count(&self) -> usize {
+        self.token_count
     }
 
     /// Bytes of regex matcher text (`a=~"…"`) in the expression, for the per-object

@@ -30,7 +30,7 @@ use crate::settings::Settings;
 /// AlertmanagerConfig matcher): pinned on every rule whatever `namespaceLabel` says.
 pub const ROUTING_LABEL: &str = "namespace";
 
-pub use crate::checks::object_bounds::{MAX_REGEX_BYTES, MAX_RULES};
+pub use crate::checks::object_bounds::{MAX_REGEX_BYTES, MAX_RULES, MAX_TOKENS};
 
 /// The check a refused expression falls under.
 fn refusal_check(refusal: &ParseRefusal) -> &'static Check {
@@ -54,6 +54,8 @@ struct RuleContext<'a> {
     min_for: Option<u64>,
     /// Regex matcher bytes seen so far in the object, against `MAX_REGEX_BYTES`.
     regex_bytes: Cell<usize>,
+    /// PromQL tokens parsed so far in the object, against `MAX_TOKENS`.
+    tokens: Cell<usize>,
 }
 
 pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings: &mut Findings) {
@@ -90,6 +92,7 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
             .filter(|text| !text.is_empty())
             .and_then(|text| durations::parse_millis(text).ok()),
         regex_bytes: Cell::new(0),
+        tokens: Cell::new(0),
     };
     // Group name -> first index. Groups are not capped like rules, so this must not be a
     // linear scan per group.
@@ -346,8 +349,8 @@ fn review_expr<'t>(
     findings: &mut Findings,
 ) -> Option<Expression<'t>> {
     let scope = context.scope;
-    // Past the regex bound (already rejected) no further expression is parsed.
-    if context.regex_bytes.get() > MAX_REGEX_BYTES {
+    // Past a bound (already rejected) no further expression is parsed.
+    if context.regex_bytes.get() > MAX_REGEX_BYTES || context.tokens.get() > MAX_TOKENS {
         return None;
     }
     let features = context.settings.prometheus_features();
@@ -358,6 +361,19 @@ fn review_expr<'t>(
             return None;
         }
     };
+    let before = context.tokens.get();
+    let total = before.saturating_add(expr.token_count());
+    context.tokens.set(total);
+    if total > MAX_TOKENS {
+        if before <= MAX_TOKENS {
+            findings.reject(
+                &object_bounds::CHECK,
+                at.at("expr"),
+                format!("the object's expressions reach {total} PromQL tokens here; the limit is {MAX_TOKENS} per PrometheusRule (it bounds the time admission takes): split it into several objects"),
+            );
+        }
+        return None;
+    }
     // Each regex is checked (never compiled) at a cost linear in its bytes; the object's
     // total is bounded too, so no object buys more checking than the bound.
     let before = context.regex_bytes.get();
@@ -518,7 +534,7 @@ mod tests {
 mod regex_bound_tests {
     use serde_json::json;
 
-    use super::{review, MAX_REGEX_BYTES};
+    use super::{review, MAX_REGEX_BYTES, MAX_TOKENS};
     use crate::checks::Findings;
     use crate::settings::Settings;
     use crate::verdict::Verdict;
@@ -554,5 +570,51 @@ mod regex_bound_tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn promql_tokens_are_bounded_per_object() {
+        // Found by a hostile review: 400 rules of `(a+…+a)*(a+…+a)` (413 KB) took
+        // policy-server past its 2 s limit. 70 rules of ~1,000 tokens pass 64 Ki.
+        let side = vec!["a"; 250].join("+");
+        let expr = format!("({side})*({side})");
+        let rules: Vec<_> = (0..70)
+            .map(|i| json!({"record": format!("r{i}"), "expr": expr}))
+            .collect();
+        let mut object = json!({"spec": {"groups": [{"name": "g", "rules": rules}]}});
+        let mut findings = Findings::default();
+        review(
+            &mut object,
+            "user1-test",
+            &Settings::default(),
+            &mut findings,
+        );
+        let texts = findings.problem_texts();
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        assert!(
+            texts[0].starts_with("[object/bounds] group \"g\" record \"r65\" (spec.groups[0].rules[65].expr): the object's expressions reach"),
+            "{texts:?}"
+        );
+        assert!(
+            texts[0].contains(&format!("the limit is {MAX_TOKENS} per PrometheusRule")),
+            "{texts:?}"
+        );
+        // Under the bound the same rules are scoped.
+        let rules: Vec<_> = (0..60)
+            .map(|i| json!({"record": format!("r{i}"), "expr": expr}))
+            .collect();
+        let mut object = json!({"spec": {"groups": [{"name": "g", "rules": rules}]}});
+        let mut findings = Findings::default();
+        review(
+            &mut object,
+            "user1-test",
+            &Settings::default(),
+            &mut findings,
+        );
+        assert!(
+            findings.problems.is_empty(),
+            "{:?}",
+            findings.problem_texts()
+        );
     }
 }
