@@ -84,7 +84,12 @@ pub fn decide(url: Option<&str>, listener: &str, destinations: &Destinations) ->
     if same_destination(url, listener) {
         return UrlDecision::Keep(Destination::TenantListener);
     }
-    if has_listener_shape(url, destinations.template) {
+    // Written as the template would (or as a URL parser would normalise it: host case,
+    // default port): rewriting it to this tenant's own listener is always safe.
+    let normalised = Url::parse(url).map(String::from).unwrap_or_default();
+    if has_listener_shape(url, destinations.template)
+        || has_listener_shape(&normalised, destinations.template)
+    {
         return foreign(format!("{url:?} is another tenant's EventListener"));
     }
     let allowed = destinations.allowed;
@@ -1043,6 +1048,26 @@ mod tests {
             assert!(
                 !matches!(decision, UrlDecision::Keep(_)),
                 "{url:?} kept, but Alertmanager cannot load it: {decision:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn another_tenants_listener_in_other_case_or_with_its_port_is_still_a_listener() {
+        // Found by proptest_webhooks: user1's listener in capitals with :443, seen from
+        // user10's namespace, was refused where a foreign listener is rewritten.
+        let user10 = "https://el-ct-listener-user10-toolings.apps.cluster-abc.example.com/";
+        for url in [
+            "https://EL-CT-LISTENER-user1-toolings.apps.cluster-abc.example.com:443",
+            "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com:443/",
+            "HTTPS://el-ct-listener-user1-toolings.APPS.cluster-abc.example.com/",
+        ] {
+            assert!(
+                matches!(
+                    decide(Some(url), user10, &settings(OnForeignListener::Rewrite)),
+                    UrlDecision::Rewrite(_)
+                ),
+                "{url}"
             );
         }
     }
