@@ -39,7 +39,7 @@ annotated-policy.wasm: policy.wasm metadata.yml README.md
 	kwctl annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
 
 # The Artifact Hub package, generated as Kubewarden's release flow does (needs kwctl);
-# tests/kwctl.rs checks the committed file is what this makes.
+# tests/it/kwctl.rs checks the committed file is what this makes.
 artifacthub-pkg.yml: metadata.yml questions-ui.yml Cargo.toml
 	kwctl scaffold artifacthub -m metadata.yml -q questions-ui.yml -v $(VERSION) > $@
 
@@ -80,10 +80,11 @@ test: deps policy.wasm fmt-check lint
 	         exit (p == 0 || f > 0) }' target/test.log target/e2e.log
 
 # Kubewarden's own engine on the shipped module: kwctl (run, replay, annotate,
-# scaffold) and policy-server. Required: a missing tool fails these tests. A plain
-# `cargo test` reports them as ignored.
+# scaffold), policy-server and the OCI registry. Required: a missing tool fails these
+# tests. A plain `cargo test` reports them as ignored. Every integration test is in one
+# binary (tests/it/): the module filters pick these files' ignored tests, and no other.
 e2e-tests: policy.wasm
-	POLICY_WASM=$(CURDIR)/policy.wasm cargo test --locked --test kwctl --test policy_server --test registry -- --ignored
+	POLICY_WASM=$(CURDIR)/policy.wasm cargo test --locked --test it -- --ignored kwctl:: policy_server:: registry::
 
 lint:
 	cargo clippy --locked --workspace --all-targets -- -D warnings

@@ -14,8 +14,8 @@ use crate::drift::{self, DriftMetric};
 use crate::durations;
 use crate::namespace_scope::OnConflict;
 use crate::prometheus_dialect::{Feature, Features};
-use crate::webhook_url::{self, Destinations};
 pub use crate::webhook_url::OnForeignListener;
+use crate::webhook_url::{self, Destinations};
 
 /// Label that carries a series' namespace, as the Prometheus Operator names it.
 pub const DEFAULT_NAMESPACE_LABEL: &str = "namespace";
@@ -35,7 +35,6 @@ pub const DEFAULT_MIN_GROUP_INTERVAL: &str = "1m";
 
 pub const DEFAULT_FOR: &str = "10m";
 pub const DEFAULT_MIN_FOR: &str = "1m";
-
 
 /// What to do with a route's `repeatInterval` or `groupInterval` below the minimum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -8,7 +8,7 @@
 //! .wasm in policy-server (512 KiB) rather than the default 8 MiB. That is not the
 //! .wasm's stack: native frames are smaller, and the two inputs that trapped the .wasm
 //! (6,000 and 16,000 unary minus hidden from the old depth check) ran to the end here on
-//! the pre-fix code. Traps are judged on the .wasm itself (tests/hostile_input.rs).
+//! the pre-fix code. Traps are judged on the .wasm itself (tests/it/hostile_input.rs).
 #![no_main]
 
 use arbitrary::Arbitrary;

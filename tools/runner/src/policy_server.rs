@@ -1,6 +1,6 @@
 //! Kubewarden's `policy-server` as a child process on 127.0.0.1, and the small HTTP/1.1
 //! client that sends it AdmissionReviews as the API server does. Used by
-//! `tests/policy_server.rs` and the load benchmark.
+//! `tests/it/policy_server.rs` and the load benchmark.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

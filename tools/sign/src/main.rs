@@ -1,5 +1,5 @@
 //! `policy-sign`: signs an artifact in a local OCI registry the way `cosign sign --key`
-//! does, for the tests (tests/registry.rs) that show kwctl and policy-server verifying
+//! does, for the tests (tests/it/registry.rs) that show kwctl and policy-server verifying
 //! the policy with no network and no cosign binary.
 //!
 //! What it writes is cosign's "simple signing" signature (the format sigstore-rs, and so

@@ -20,8 +20,6 @@
 //! "nothing more arrives" is a quiet period past the group interval after the last
 //! delivery.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -29,9 +27,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::http_stub::{Recorded, Reply, Stub};
-use common::operator::{operator_config, rule_file};
-use common::*;
+use crate::common::http_stub::{Recorded, Reply, Stub};
+use crate::common::operator::{operator_config, rule_file};
+use crate::common::*;
 use serde_json::{json, Value};
 
 const USER1: &str = "user1-test";

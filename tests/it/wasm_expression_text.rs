@@ -1,9 +1,7 @@
 //! The author's expression is edited in place, never reprinted: every byte the scoping
 //! does not need to change stays, through the release .wasm (issue 17's rows included).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use policy_runner::AdmissionResponse;
 use serde_json::{json, Value};
 

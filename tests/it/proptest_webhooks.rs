@@ -16,12 +16,10 @@
 //! - an exempt namespace's object is admitted untouched, and only an exact name exempts;
 //! - what the policy admits it admits again unchanged.
 //!
-//! Failures are persisted in `tests/proptest_webhooks.proptest-regressions` and replayed
+//! Failures are persisted in `tests/it/proptest_webhooks.proptest-regressions` and replayed
 //! first on every run.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 use serde_json::{json, Value};
@@ -617,7 +615,7 @@ fn admitted_objects_reach_only_the_tenants_listener_and_are_storm_protected() {
         cases: CASES,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/proptest_webhooks.proptest-regressions"
+            "/tests/it/proptest_webhooks.proptest-regressions"
         )))),
         ..Config::default()
     });
@@ -661,7 +659,7 @@ fn admitted_objects_reach_only_the_tenants_listener_and_are_storm_protected() {
 /// The persisted failures are replayed: the file exists and is proptest's format.
 #[test]
 fn failures_are_persisted_where_the_runner_replays_them() {
-    let path = repo_root().join("tests/proptest_webhooks.proptest-regressions");
+    let path = repo_root().join("tests/it/proptest_webhooks.proptest-regressions");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(
         text.lines()

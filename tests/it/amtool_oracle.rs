@@ -2,12 +2,10 @@
 //! the policy admits, converted the way the Prometheus Operator merges it into the
 //! Alertmanager configuration, passes `amtool check-config`.
 
-mod common;
-
 use std::process::Command;
 
-use common::operator::operator_config;
-use common::*;
+use crate::common::operator::operator_config;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn amtool_check(config: &Value, label: &str) -> (bool, String) {

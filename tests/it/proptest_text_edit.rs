@@ -4,13 +4,11 @@
 //! reprint: an edit the policy cannot prove fails `rewrite`). A batch is judged by
 //! `promtool check rules`.
 
-mod common;
-
-use common::promql_gen::{promtool_accepts, vector_expr, GAP};
+use crate::common::promql_gen::{promtool_accepts, vector_expr, GAP};
 use promql_parser::parser::parse;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 use tenant_alerting_policy::expr_text::{Expression, Rewritten};
 use tenant_alerting_policy::namespace_scope::{scope_expr, OnConflict, Scope};
 
@@ -99,7 +97,16 @@ fn check(text: &str, comments: &[String]) -> Result<Option<String>, TestCaseErro
 }
 
 proptest! {
-    #![proptest_config(Config { cases: 512, ..Config::default() })]
+    // Failures are kept beside this file (`<stem>.proptest-regressions`): the default,
+    // `SourceParallel`, would now find `tests/it/main.rs` and write to
+    // `tests/proptest-regressions/` instead.
+    #![proptest_config(Config {
+        cases: 512,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..Config::default()
+    })]
 
     #[test]
     fn the_edit_keeps_the_text_and_means_the_canonical_tree((text, comments) in commented_expr()) {

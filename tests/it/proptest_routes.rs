@@ -28,12 +28,10 @@
 //! object has (as the README states the rules), and when the object has none of those,
 //! it is a fan-out rejection whose routes really reach the listener.
 
-mod common;
-
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use regex::Regex;
@@ -1007,7 +1005,7 @@ fn admitted_route_trees_deliver_each_alert_to_the_listener_at_most_once() {
         max_shrink_iters: 2_000,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/proptest_routes.proptest-regressions"
+            "/tests/it/proptest_routes.proptest-regressions"
         )))),
         source_file: Some(file!()),
         ..Config::default()

@@ -1,8 +1,6 @@
 //! PrometheusRule scoping, driven through the release .wasm as policy-server drives it.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// The seed's expression scoped in place: the matcher goes first, every other byte stays.

@@ -3,12 +3,10 @@
 //! settings validation, and the manifests and Artifact Hub package kwctl scaffolds.
 //! Skipped, saying so, without kwctl; required under CI.
 
-mod common;
-
 use std::path::Path;
 
-use common::kubewarden::{annotated_policy, kwctl, run_kwctl, run_kwctl_logging, verdict};
-use common::*;
+use crate::common::kubewarden::{annotated_policy, kwctl, run_kwctl, run_kwctl_logging, verdict};
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn file_uri(path: &Path) -> String {

@@ -5,13 +5,11 @@
 //! must load in `promtool check rules` (Debian's Prometheus 2.42). Many objects go to
 //! one promtool call, as groups of one rule file.
 
-mod common;
-
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::promql_gen::{self, GAP};
-use common::*;
+use crate::common::promql_gen::{self, GAP};
+use crate::common::*;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Value};
@@ -169,7 +167,7 @@ proptest! {
         max_shrink_iters: 64,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/proptest_promtool.proptest-regressions"
+            "/tests/it/proptest_promtool.proptest-regressions"
         )))),
         ..ProptestConfig::default()
     })]

@@ -2,11 +2,9 @@
 //! annotation or label, the listener Service check, failing closed on every read that
 //! does not succeed, and every address Alertmanager would contact judged as a
 //! destination. The runner answers the policy's `kubernetes/get_resource` host calls
-//! from fixtures; `tests/kwctl.rs` replays the same sessions through kwctl.
+//! from fixtures; `tests/it/kwctl.rs` replays the same sessions through kwctl.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use policy_runner::{ClusterFixture, ResourceKey};
 use serde_json::{json, Value};
 

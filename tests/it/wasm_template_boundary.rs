@@ -2,9 +2,7 @@
 //! annotation templates, `count_values`, `bool` filters, `info()` and the routing label,
 //! each bug report through the release .wasm.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use policy_runner::AdmissionResponse;
 use serde_json::{json, Value};
 

@@ -1,11 +1,9 @@
 //! Drift alerts checked against what each metric means, on the release .wasm, with
 //! promtool as the judge that completed and accepted alerts fire on drift only.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn alert(expr: &str, extra: Value) -> Value {

@@ -1,8 +1,6 @@
 //! AlertmanagerConfig review, in both API versions, driven through the release .wasm.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn settings_with(extra: Value) -> Value {

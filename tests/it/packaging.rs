@@ -2,11 +2,9 @@
 //! package, the manifests in policies/ (their settings validated by the .wasm itself),
 //! the workflows, and the README's settings table. Versions agree with Cargo.toml.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn yaml(path: &str) -> Value {
@@ -463,8 +461,10 @@ fn release_workflow_tests_pushes_signs_keylessly_and_attaches_an_sbom() {
 }
 
 /// Every test file of Kubewarden's engine (`#[ignore]`d with the e2e reason) is run by
-/// `make e2e-tests`, so `make test` leaves none of them skipped; the registry they need
-/// is installed by `make deps`.
+/// `make e2e-tests`: all integration tests are modules of one binary (`tests/it/`), so the
+/// target runs it with `--ignored` and one module filter (`<file>::`) per such file, and
+/// `make test` leaves none of them skipped; the registry they need is installed by `make
+/// deps`.
 #[test]
 fn every_kubewarden_test_file_runs_in_make_e2e_tests() {
     let makefile = std::fs::read_to_string(repo_root().join("Makefile")).unwrap();
@@ -473,25 +473,65 @@ fn every_kubewarden_test_file_runs_in_make_e2e_tests() {
         .skip_while(|l| !l.starts_with("e2e-tests:"))
         .nth(1)
         .unwrap_or_default();
-    assert!(e2e.contains("-- --ignored"), "{e2e}");
+    assert!(e2e.contains("--test it -- --ignored "), "{e2e}");
+    let filters: Vec<&str> = e2e
+        .split_once("-- --ignored ")
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
     let mut found = 0;
-    for entry in std::fs::read_dir(repo_root().join("tests")).unwrap() {
+    for entry in std::fs::read_dir(repo_root().join("tests/it")).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().and_then(|e| e.to_str()) != Some("rs") {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_stem().unwrap().to_string_lossy();
+        let filter = format!("{name}::");
         if text.contains("#[ignore = \"needs kwctl and policy-server: run by make test\"]") {
-            let name = path.file_stem().unwrap().to_string_lossy();
             assert!(
-                e2e.contains(&format!("--test {name} ")),
-                "make e2e-tests does not run tests/{name}.rs"
+                filters.contains(&filter.as_str()),
+                "make e2e-tests does not run tests/it/{name}.rs (no `{filter}` filter): {e2e}"
             );
             found += 1;
+        } else {
+            assert!(
+                !filters.contains(&filter.as_str()),
+                "make e2e-tests filters on tests/it/{name}.rs, which has no Kubewarden test"
+            );
         }
     }
+    assert_eq!(
+        found,
+        filters.len(),
+        "a filter of make e2e-tests names no file of tests/it: {filters:?}"
+    );
     assert!(found >= 3, "only {found} Kubewarden test files");
     let deps = std::fs::read_to_string(repo_root().join("scripts/install-deps")).unwrap();
     assert!(deps.contains("missing+=(docker-registry)"));
     assert!(deps.contains("prometheus-alertmanager docker-registry; do"));
+}
+
+/// With one test binary, a file of `tests/it/` that `main.rs` does not declare would
+/// never be compiled, its tests silently gone: each one is a module.
+#[test]
+fn every_test_file_is_a_module_of_the_test_binary() {
+    let dir = repo_root().join("tests/it");
+    let main = std::fs::read_to_string(dir.join("main.rs")).unwrap();
+    let mut modules = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let module = match name.strip_suffix(".rs") {
+            Some("main") => continue,
+            Some(stem) => stem.to_owned(),
+            None if path.join("mod.rs").is_file() => name,
+            None => continue,
+        };
+        assert!(
+            main.lines().any(|l| l == format!("mod {module};")),
+            "tests/it/main.rs does not declare `mod {module};`: its tests never run"
+        );
+        modules += 1;
+    }
+    assert!(modules >= 20, "only {modules} modules in tests/it");
 }

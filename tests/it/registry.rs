@@ -1,7 +1,7 @@
 //! The policy as Kubewarden users get it: through an OCI registry, signed and verified.
 //!
 //! A real registry (Debian's `docker-registry`, the CNCF distribution registry) runs on
-//! 127.0.0.1 for each test (tests/common/registry.rs). The annotated policy is pushed
+//! 127.0.0.1 for each test (tests/it/common/registry.rs). The annotated policy is pushed
 //! with `kwctl push` to the path it has on ghcr.io, then:
 //!
 //! - `kwctl pull`, `kwctl digest` and `kwctl inspect registry://…` show the metadata and
@@ -23,15 +23,13 @@
 //! CT log, a placeholder CA nobody holds the key of), so only keyed signatures verify;
 //! the README says what that leaves out.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::kubewarden::{annotated_floor, annotated_policy, kwctl, policy_server, verdict};
-use common::registry::{
+use crate::common::kubewarden::{annotated_floor, annotated_policy, kwctl, policy_server, verdict};
+use crate::common::registry::{
     file_digest, run_policy_sign, scratch, Kwctl, PolicyServer, Registry, Started,
 };
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const WASM_LAYER: &str = "application/vnd.wasm.content.layer.v1+wasm";

@@ -21,15 +21,13 @@
 //!    mutated object again changes nothing.
 //!
 //! `PROPTEST_CASES=n` runs each property n times (the defaults keep the file under a
-//! minute); failures are kept in `tests/proptest_wasm.proptest-regressions`.
-
-mod common;
+//! minute); failures are kept in `tests/it/proptest_wasm.proptest-regressions`.
 
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::promql_gen::{vector_expr, GAP};
-use common::*;
+use crate::common::promql_gen::{vector_expr, GAP};
+use crate::common::*;
 use policy_runner::{default_policy_wasm, AdmissionResponse, Limits, Policy};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};

@@ -1,9 +1,7 @@
 //! The native build (what unit tests exercise) and the .wasm (what ships) must agree on
 //! every fixture: same verdict, message, warnings and mutated object.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 #[test]
@@ -38,8 +36,8 @@ fn native_and_wasm_agree_on_generated_objects() {
     use proptest::test_runner::TestRunner;
 
     let mut runner = TestRunner::deterministic();
-    let exprs = common::promql_gen::vector_expr()
-        .prop_map(|text| text.replace(common::promql_gen::GAP, " "));
+    let exprs = crate::common::promql_gen::vector_expr()
+        .prop_map(|text| text.replace(crate::common::promql_gen::GAP, " "));
     let mut overwrite = workshop_settings();
     overwrite["onConflict"] = json!("overwrite");
     overwrite["onForeignListener"] = json!("reject");

@@ -2,15 +2,13 @@
 //! selector carries exactly `namespace="user1-test"`, and scoping twice equals scoping
 //! once. A batch of outputs is also judged by `promtool check rules`.
 
-mod common;
-
-use common::promql_gen;
+use crate::common::promql_gen;
 
 use promql_parser::label::MatchOp;
 use promql_parser::parser::{parse, Expr, VectorSelector};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 use tenant_alerting_policy::namespace_scope::{scope_expr, OnConflict, Scope, ScopeError};
 
 const NS: &str = "user1-test";
@@ -78,7 +76,16 @@ fn scoped(text: &str, on_conflict: OnConflict) -> Option<Result<String, ScopeErr
 }
 
 proptest! {
-    #![proptest_config(Config { cases: 512, ..Config::default() })]
+    // Failures are kept beside this file (`<stem>.proptest-regressions`): the default,
+    // `SourceParallel`, would now find `tests/it/main.rs` and write to
+    // `tests/proptest-regressions/` instead.
+    #![proptest_config(Config {
+        cases: 512,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..Config::default()
+    })]
 
     #[test]
     fn overwrite_scopes_every_selector_and_is_idempotent(text in vector_expr()) {

@@ -2,12 +2,10 @@
 //! and a 256 MiB memory cap): every request gets a clear rejection or a correct
 //! acceptance, never a trap, a timeout or a failed call.
 
-mod common;
-
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use policy_runner::{default_policy_wasm, AdmissionResponse, Limits, Policy};
 use serde_json::{json, Value};
 

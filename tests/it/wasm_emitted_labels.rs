@@ -1,9 +1,7 @@
 //! What a rule *emits* stays in its namespace, and an alert means what it says: the
 //! hostile rules a tenant can write, through the release .wasm.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use policy_runner::AdmissionResponse;
 use serde_json::{json, Value};
 

@@ -2,12 +2,10 @@
 //! PrometheusRule passes `promtool check rules`, and `promtool test rules` shows the
 //! seed's alert firing on its namespace's series and never on another namespace's.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 fn promtool() -> &'static str {

@@ -4,13 +4,11 @@
 //! and a request past the policy timeout answered while the server keeps serving.
 //! Skipped, saying so, without policy-server; required under CI.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use common::kubewarden::{annotated_floor, annotated_policy, kwctl, policy_server, verdict};
-use common::*;
+use crate::common::kubewarden::{annotated_floor, annotated_policy, kwctl, policy_server, verdict};
+use crate::common::*;
 use policy_runner::policy_server::Server;
 use serde_json::{json, Value};
 
