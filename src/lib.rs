@@ -32,6 +32,9 @@ pub mod tenancy;
 pub mod verdict;
 pub mod webhook_url;
 
+#[cfg(test)]
+mod review_tests;
+
 use kubewarden_policy_sdk::request::ValidationRequest;
 use kubewarden_policy_sdk::wapc_guest as guest;
 use kubewarden_policy_sdk::{protocol_version_guest, wapc_guest::CallResult};
