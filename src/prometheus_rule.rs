@@ -114,6 +114,7 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
                 seen_names.insert(group_name.clone(), group_index);
             }
         }
+        object_loads::group_fields(group, &at, findings);
         review_group_labels(group, group_index, &group_name, &context, findings);
         // Prometheus 3 merges group labels into every rule's.
         let group_labels: Vec<String> = group
@@ -202,6 +203,7 @@ fn review_rule(
         },
         ..unnamed
     };
+    object_loads::rule_fields(rule, &at, is_alert, &name, findings);
     let place = Place::Rule(&at);
     let routed_apart = context.routing.label != context.scope.label;
     if rules_namespace_label::check_label_values(rule.get("labels"), &place, findings) {
