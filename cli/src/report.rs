@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
+use tenant_alerting_policy::checks;
+
 use crate::check::{Record, Status, POLICY_VERSION};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -162,12 +164,23 @@ pub fn json(records: &[Record]) -> String {
 /// SARIF 2.1.0: one result per rejection, per change (at the changed value's line), per
 /// input error, and per object left out of the policy's scope.
 pub fn sarif(records: &[Record]) -> String {
-    let rules = json!([
-        {"id": "rejected", "name": "Rejected", "shortDescription": {"text": "The policy rejects this object at admission"}, "defaultConfiguration": {"level": "error"}},
-        {"id": "would-change", "name": "WouldChange", "shortDescription": {"text": "The policy changes this value at admission (run check --fix to write it back)"}, "defaultConfiguration": {"level": "warning"}},
-        {"id": "input-error", "name": "InputError", "shortDescription": {"text": "This input cannot be read or parsed"}, "defaultConfiguration": {"level": "error"}},
-        {"id": "not-reviewed", "name": "NotReviewed", "shortDescription": {"text": "The policy manifest does not send this object to the policy"}, "defaultConfiguration": {"level": "note"}}
-    ]);
+    // The tool's own outcomes, then every check of the policy by its stable id: a
+    // rejection is one result per problem, under the check that found it.
+    let mut rules = vec![
+        json!({"id": "rejected", "name": "Rejected", "shortDescription": {"text": "The policy rejects this object at admission"}, "defaultConfiguration": {"level": "error"}}),
+        json!({"id": "would-change", "name": "WouldChange", "shortDescription": {"text": "The policy changes this value at admission (run check --fix to write it back)"}, "defaultConfiguration": {"level": "warning"}}),
+        json!({"id": "input-error", "name": "InputError", "shortDescription": {"text": "This input cannot be read or parsed"}, "defaultConfiguration": {"level": "error"}}),
+        json!({"id": "not-reviewed", "name": "NotReviewed", "shortDescription": {"text": "The policy manifest does not send this object to the policy"}, "defaultConfiguration": {"level": "note"}}),
+    ];
+    const OWN_RULES: usize = 4;
+    rules.extend(checks::ALL.iter().map(|c| {
+        json!({
+            "id": c.id,
+            "shortDescription": {"text": c.refuses},
+            "fullDescription": {"text": c.why},
+            "defaultConfiguration": {"level": "error"},
+        })
+    }));
     let mut results = Vec::new();
     let result = |rule: &str, index: usize, level: &str, text: String, r: &Record, line: usize| {
         json!({
@@ -185,14 +198,22 @@ pub fn sarif(records: &[Record]) -> String {
     for r in records {
         let who = object_name(r);
         match r.status {
-            Status::Rejected => results.push(result(
-                "rejected",
-                0,
-                "error",
-                format!("{who}: {}", r.message.clone().unwrap_or_default()),
-                r,
-                r.line,
-            )),
+            Status::Rejected => {
+                for problem in problems(r.message.as_deref().unwrap_or_default()) {
+                    let (rule, index) = match checks::ALL.iter().position(|c| c.id == problem.0) {
+                        Some(i) => (problem.0, OWN_RULES + i),
+                        None => ("rejected", 0),
+                    };
+                    results.push(result(
+                        rule,
+                        index,
+                        "error",
+                        format!("{who}: {}", problem.1),
+                        r,
+                        r.line,
+                    ));
+                }
+            }
             Status::Changed => {
                 let ops = r
                     .patch
@@ -249,6 +270,32 @@ pub fn sarif(records: &[Record]) -> String {
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// A rejection message split into its problems, each with the id of its check (`""`
+/// when a part carries none): the policy joins `[id] …` problems with `; `.
+fn problems(message: &str) -> Vec<(&str, &str)> {
+    let mut starts: Vec<usize> = vec![0];
+    for check in checks::ALL {
+        let marker = format!("; [{}] ", check.id);
+        starts.extend(message.match_indices(&marker).map(|(i, _)| i));
+    }
+    starts.sort_unstable();
+    starts.dedup();
+    let mut out = Vec::new();
+    for (n, &start) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).copied().unwrap_or(message.len());
+        let part = message.get(start..end).unwrap_or_default();
+        let part = part.strip_prefix("; ").unwrap_or(part);
+        let id = part
+            .strip_prefix('[')
+            .and_then(|rest| rest.split_once("] "))
+            .map(|(id, _)| id)
+            .filter(|id| checks::ALL.iter().any(|c| c.id == *id))
+            .unwrap_or_default();
+        out.push((id, part));
+    }
+    out
 }
 
 fn escape_data(s: &str) -> String {

@@ -365,11 +365,19 @@ fn sarif_reads_as_sarif_2_1_0() {
     let run = &sarif.runs[0];
     assert_eq!(run.tool.driver.name, "tenant-alerting-policy");
     let results = run.results.as_ref().unwrap();
+    // A rejection is reported under the check that found it, by its stable id, and
+    // the driver lists every check.
     let rejected: Vec<_> = results
         .iter()
-        .filter(|r| r.rule_id.as_deref() == Some("rejected"))
+        .filter(|r| r.rule_id.as_deref() == Some("drift/comparison"))
         .collect();
     assert_eq!(rejected.len(), 1);
+    let rules = run.tool.driver.rules.as_ref().unwrap();
+    for check in tenant_alerting_policy::checks::ALL {
+        assert!(rules.iter().any(|r| r.id == check.id), "{}", check.id);
+    }
+    let index = rejected[0].rule_index.unwrap() as usize;
+    assert_eq!(rules[index].id, "drift/comparison");
     let loc = rejected[0].locations.as_ref().unwrap()[0]
         .physical_location
         .as_ref()

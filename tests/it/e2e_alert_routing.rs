@@ -1026,7 +1026,7 @@ fn the_policy_refuses_fan_out_and_short_nested_intervals() {
     let webhooks = validate(&fan_out_config(0, 2), &settings());
     assert_rejected(
         &webhooks,
-        "receiver \"fanout\" (spec.receivers[0].webhookConfigs) sends to this tenant's EventListener 2 times",
+        "receiver \"fanout\" (spec.receivers[0].webhookConfigs): sends to this tenant's EventListener 2 times",
     );
     let routes = validate(&fan_out_config(FAN_OUT_ROUTES, 1), &settings());
     assert_rejected(

@@ -315,24 +315,24 @@ fn odd_escapes_and_unicode_get_answers() {
 fn wrong_types_and_nulls_everywhere_are_located() {
     for (object_spec, expected) in [
         (json!(null), ""),
-        (json!(5), "spec must be an object, found a number"),
+        (json!(5), "spec: must be an object, found a number"),
         (json!({"groups": null}), ""),
         (
             json!({"groups": "x"}),
-            "spec.groups must be a list, found a string",
+            "spec.groups: must be a list, found a string",
         ),
         (
             json!({"groups": [null]}),
-            "spec.groups[0] must be an object, found null",
+            "spec.groups[0]: must be an object, found null",
         ),
         (
             json!({"groups": [{"name": 5, "rules": []}]}),
-            "spec.groups[0].name must be a string, found a number",
+            "spec.groups[0].name: must be a string, found a number",
         ),
         (json!({"groups": [{"name": "g", "rules": null}]}), ""),
         (
             json!({"groups": [{"name": "g", "rules": [null]}]}),
-            "rules[0] must be an object, found null",
+            "rules[0]: must be an object, found null",
         ),
         (
             json!({"groups": [{"name": "g", "rules": [{"alert": "a", "expr": null}]}]}),
@@ -348,7 +348,7 @@ fn wrong_types_and_nulls_everywhere_are_located() {
         ),
         (
             json!({"groups": [{"name": "g", "rules": [{"alert": "a", "expr": "up", "labels": {"s": 1}}]}]}),
-            "labels.s) must be a string, found a number",
+            "labels.s): must be a string, found a number",
         ),
         (
             json!({"groups": [{"name": "g", "rules": [{"alert": "a", "expr": "up", "labels": []}]}]}),
@@ -356,7 +356,7 @@ fn wrong_types_and_nulls_everywhere_are_located() {
         ),
         (
             json!({"groups": [{"name": "g", "rules": [{"record": ["r"], "expr": "up"}]}]}),
-            "record) must be a string, found a list",
+            "record): must be a string, found a list",
         ),
     ] {
         let mut r = request("seed-prometheusrule");
@@ -381,17 +381,17 @@ fn wrong_types_and_nulls_everywhere_are_located() {
         (
             "/spec/receivers",
             json!({"name": "x"}),
-            "spec.receivers must be a list",
+            "spec.receivers: must be a list",
         ),
         (
             "/spec/receivers/0",
             json!(null),
-            "spec.receivers[0] must be an object",
+            "spec.receivers[0]: must be an object",
         ),
         (
             "/spec/receivers/0/name",
             json!(7),
-            "spec.receivers[0].name must be a string",
+            "spec.receivers[0].name: must be a string",
         ),
         (
             "/spec/receivers/0/webhookConfigs",
@@ -406,28 +406,28 @@ fn wrong_types_and_nulls_everywhere_are_located() {
         (
             "/spec/receivers/0/webhookConfigs/0/url",
             json!(5),
-            "url) must be a string, found a number",
+            "url): must be a string, found a number",
         ),
         (
             "/spec/receivers/0/webhookConfigs/0/sendResolved",
             json!("no"),
-            "sendResolved) must be a boolean",
+            "sendResolved): must be a boolean",
         ),
-        ("/spec/route", json!([]), "spec.route must be an object"),
+        ("/spec/route", json!([]), "spec.route: must be an object"),
         (
             "/spec/route/receiver",
             json!(null),
-            "spec.route.receiver is missing",
+            "spec.route.receiver: is missing",
         ),
         (
             "/spec/route",
             json!({"receiver": "default", "routes": [null]}),
-            "spec.route.routes[0] must be an object",
+            "spec.route.routes[0]: must be an object",
         ),
         (
             "/spec/route/repeatInterval",
             json!(3),
-            "spec.route.repeatInterval must be a duration string, found a number",
+            "spec.route.repeatInterval: must be a duration string, found a number",
         ),
     ] {
         let mut r = request("alertmanagerconfig-v1beta1-correct");
@@ -495,7 +495,7 @@ fn name_checks_stay_linear_in_the_number_of_groups_and_receivers() {
     // Receivers and routes are capped now; the caps answer first, naming the limit.
     rejected_with(
         &amc,
-        "spec.receivers holds 50000 receivers; the limit is 64 per AlertmanagerConfig",
+        "spec.receivers: holds 50000 receivers; the limit is 64 per AlertmanagerConfig",
     );
     let mut receivers = amc["object"]["spec"]["receivers"]
         .as_array()

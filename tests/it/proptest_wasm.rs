@@ -197,7 +197,9 @@ fn quoted_paths(message: &str) -> Vec<Quoted> {
         let pre = &message[..start];
         let post = &message[j..];
         let absent = post.starts_with(" is missing")
+            || post.starts_with(": is missing")
             || post.starts_with(") is missing")
+            || post.starts_with("): is missing")
             // Where something should be defined, rather than a field of the object:
             // "is not defined in spec.receivers", "name a receiver from spec.receivers".
             || ["has no ", "defined in ", "defined under ", "needs ", "a receiver from "]

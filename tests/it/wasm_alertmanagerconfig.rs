@@ -39,7 +39,7 @@ fn seed_gets_the_tenants_listener_and_storm_protection() {
     assert_eq!(r.warnings.len(), 4, "{:?}", r.warnings);
     assert!(
         r.warnings[0].starts_with(
-            "spec.receivers[0].webhookConfigs[0].httpConfig.followRedirects: set to false"
+            "[webhook/redirects] spec.receivers[0].webhookConfigs[0].httpConfig.followRedirects: set to false"
         ),
         "{:?}",
         r.warnings
@@ -248,11 +248,11 @@ fn structure_problems_are_located() {
     assert!(!r.allowed);
     let m = message(&r);
     assert!(
-        m.contains("spec.route.routes[1].receiver \"retrain-now\""),
+        m.contains("spec.route.routes[1].receiver: \"retrain-now\""),
         "{m}"
     );
     assert!(
-        m.contains("spec.route.routes[1].routes[0].receiver \"gone\""),
+        m.contains("spec.route.routes[1].routes[0].receiver: \"gone\""),
         "{m}"
     );
 
@@ -313,7 +313,7 @@ fn time_interval_references_are_checked_with_each_versions_field_name() {
     assert!(!r.allowed);
     let m = message(&r);
     assert!(
-        m.contains("spec.route.routes[0].muteTimeIntervals names \"weekend\""),
+        m.contains("spec.route.routes[0].muteTimeIntervals: names \"weekend\""),
         "{m}"
     );
     assert!(
@@ -333,7 +333,7 @@ fn time_interval_references_are_checked_with_each_versions_field_name() {
     let r = validate(&beta, &workshop_settings());
     assert!(!r.allowed);
     assert!(
-        message(&r).contains("spec.route.activeTimeIntervals names \"office\", which is not defined in spec.timeIntervals (in v1beta1"),
+        message(&r).contains("spec.route.activeTimeIntervals: names \"office\", which is not defined in spec.timeIntervals (in v1beta1"),
         "{}",
         message(&r)
     );
@@ -384,7 +384,7 @@ fn one_alert_starts_at_most_one_run() {
     req["object"]["spec"]["route"]["routes"] = Value::Array(routes);
     req["object"]["spec"]["receivers"][0]["webhookConfigs"] = json!(vec![hook(); 2]);
     let r = validate(&req, &workshop_settings());
-    assert_rejected(&r, "receiver \"default\" (spec.receivers[0].webhookConfigs) sends to this tenant's EventListener 2 times");
+    assert_rejected(&r, "receiver \"default\" (spec.receivers[0].webhookConfigs): sends to this tenant's EventListener 2 times");
     assert_rejected(&r, "spec.route: one alert can reach this tenant's EventListener 40 times, along spec.route.routes[0], spec.route.routes[1]");
     req["object"]["spec"]["receivers"][0]["webhookConfigs"] = json!(vec![hook(); 25]);
     assert_rejected(

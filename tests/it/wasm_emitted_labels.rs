@@ -42,7 +42,7 @@ fn every_rule_leaves_with_its_namespace_label() {
         assert_eq!(
             r.warnings,
             [
-                r#"spec.groups[0].rules[0].labels.namespace: set to "user1-test" (rule labels override the expression's, so what this rule emits stays in its namespace)"#
+                r#"[rules/namespace-label] spec.groups[0].rules[0].labels.namespace: set to "user1-test" (rule labels override the expression's, so what this rule emits stays in its namespace)"#
             ],
             "{expr}"
         );
@@ -120,7 +120,7 @@ fn a_group_label_naming_another_namespace_is_a_conflict() {
     req["object"]["spec"]["groups"][0]["labels"] = json!({"namespace": 3});
     assert_rejected(
         &validate(&req, &workshop_settings()),
-        "(spec.groups[0].labels.namespace) must be a string, found a number",
+        "(spec.groups[0].labels.namespace): must be a string, found a number",
     );
 }
 

@@ -8,7 +8,7 @@ const SCOPED_SEED_EXPR: &str =
     r#"trustyai_meanshift{namespace="user1-test", subcategory="danceability"}<0.05"#;
 
 /// The warning and patch op of the namespace label every rule is given.
-const LABEL_WARNING: &str = r#"spec.groups[0].rules[0].labels.namespace: set to "user1-test" (rule labels override the expression's, so what this rule emits stays in its namespace)"#;
+const LABEL_WARNING: &str = r#"[rules/namespace-label] spec.groups[0].rules[0].labels.namespace: set to "user1-test" (rule labels override the expression's, so what this rule emits stays in its namespace)"#;
 
 fn label_op() -> Value {
     json!({"op": "add", "path": "/spec/groups/0/rules/0/labels/namespace", "value": "user1-test"})
@@ -94,7 +94,7 @@ fn missing_matcher_is_added_with_a_minimal_patch() {
         r.warnings,
         vec![
             LABEL_WARNING,
-            r#"spec.groups[0].rules[0].expr: scoped to namespace "user1-test""#
+            r#"[expr/scope] spec.groups[0].rules[0].expr: scoped to namespace "user1-test""#
         ]
     );
     assert_idempotent(&req, &defaults(), &r);
@@ -153,7 +153,7 @@ fn another_namespace_is_overwritten_when_set_to() {
         r.warnings,
         vec![
             LABEL_WARNING,
-            r#"spec.groups[0].rules[0].expr: overwrote matcher namespace="user2-test" with namespace="user1-test""#
+            r#"[expr/scope] spec.groups[0].rules[0].expr: overwrote matcher namespace="user2-test" with namespace="user1-test""#
         ]
     );
     assert_idempotent(&req, &overwrite(), &r);
@@ -206,19 +206,19 @@ fn malformed_objects_are_rejected_with_every_problem_located() {
         "{m}"
     );
     assert!(
-        m.contains("spec.groups[1].rules must be a list, found an object"),
+        m.contains("spec.groups[1].rules: must be a list, found an object"),
         "{m}"
     );
 
     for (object_patch, expected) in [
         (
             json!({"spec": {"groups": {"name": "x"}}}),
-            "spec.groups must be a list, found an object",
+            "spec.groups: must be a list, found an object",
         ),
-        (json!({"spec": []}), "spec must be an object, found a list"),
+        (json!({"spec": []}), "spec: must be an object, found a list"),
         (
             json!({"spec": {"groups": [{"name": "g", "rules": [{"alert": "a"}]}]}}),
-            "(spec.groups[0].rules[0].expr) is missing",
+            "(spec.groups[0].rules[0].expr): is missing",
         ),
         (
             json!({"spec": {"groups": [{"name": "g", "rules": [{"alert": "a", "expr": 1.5}]}]}}),
@@ -226,7 +226,7 @@ fn malformed_objects_are_rejected_with_every_problem_located() {
         ),
         (
             json!({"spec": {"groups": [{"name": "g", "rules": [{"alert": 7, "expr": "up"}]}]}}),
-            "(spec.groups[0].rules[0].alert) must be a string, found a number",
+            "(spec.groups[0].rules[0].alert): must be a string, found a number",
         ),
         (
             json!({"spec": {"groups": [{"name": "g", "rules": [{"expr": "up"}]}]}}),
@@ -234,7 +234,7 @@ fn malformed_objects_are_rejected_with_every_problem_located() {
         ),
         (
             json!({"spec": {"groups": [{"rules": []}]}}),
-            "spec.groups[0].name is missing",
+            "spec.groups[0].name: is missing",
         ),
         (
             json!({"spec": {"groups": [{"name": "g"}, {"name": "g"}]}}),
@@ -242,7 +242,7 @@ fn malformed_objects_are_rejected_with_every_problem_located() {
         ),
         (
             json!({"spec": {"groups": [null]}}),
-            "spec.groups[0] must be an object, found null",
+            "spec.groups[0]: must be an object, found null",
         ),
     ] {
         let mut req = request("seed-prometheusrule");
