@@ -202,3 +202,77 @@ fn every_admitted_generated_alertmanagerconfig_passes_amtool() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The receivers `amtool config routes test` says an alert with `labels` reaches.
+fn amtool_routes(config: &Value, label: &str, labels: &[&str]) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!(
+        "tenant-alerting-policy-{}-am-{label}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("alertmanager.yaml");
+    std::fs::write(&path, serde_json::to_vec_pretty(config).unwrap()).unwrap();
+    let out = Command::new("amtool")
+        .args(["config", "routes", "test", "--config.file"])
+        .arg(&path)
+        .args(labels)
+        .output()
+        .expect("amtool runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .split(',')
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Found by a hostile-tenant review: nested routes are raw JSON, and the operator reads
+/// `"Continue": true` as `continue: true` (Go ignores case). With the policy bypassed,
+/// one alert reaches the tenant's listener twice; the policy refuses every key that is
+/// not exactly a route field.
+#[test]
+fn case_folded_route_keys_would_fan_one_alert_out_and_are_refused() {
+    let listener = "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/";
+    let mut request = request("alertmanagerconfig-v1beta1-correct");
+    request["object"]["spec"]["receivers"] = json!([
+        {"name": "other", "webhookConfigs": [{"url": "https://hooks.example.com/alerts/x"}]},
+        {"name": "listener", "webhookConfigs": [{"url": listener}]},
+    ]);
+    for (label, first) in [
+        (
+            "Continue",
+            json!({"receiver": "listener", "Continue": true}),
+        ),
+        (
+            "long-s",
+            json!({"receiver": "listener", "continue": false, "ROUTEſ": []}),
+        ),
+    ] {
+        request["object"]["spec"]["route"] = json!({"receiver": "other", "repeatInterval": "12h",
+            "routes": [first, {"receiver": "listener"}]});
+        if label == "long-s" {
+            // `routeſ` is `routes` to Go: the grandchild fans out instead.
+            request["object"]["spec"]["route"]["routes"] = json!([{"receiver": "other", "routeſ": [
+                {"receiver": "listener", "continue": true}, {"receiver": "listener"}]}]);
+        }
+        let object = request["object"].clone();
+        let reached = amtool_routes(
+            &operator_config(&object),
+            label,
+            &["namespace=user1-test", "alertname=Drift"],
+        );
+        let to_listener = reached.iter().filter(|r| r.ends_with("/listener")).count();
+        assert_eq!(
+            to_listener, 2,
+            "{label}: bypassed, amtool routes: {reached:?}"
+        );
+        let mut allowed = workshop_settings();
+        allowed["allowedWebhookUrls"] = json!(["https://hooks.example.com/alerts/"]);
+        let r = validate(&request, &allowed);
+        assert_rejected(&r, "[route/keys] spec.route.routes[0].");
+    }
+}

@@ -291,6 +291,21 @@ fn ten_thousand_rules_are_rejected_with_the_limit() {
     assert_eq!(patch_ops(&r).as_array().unwrap().len(), 2 * 2000);
 }
 
+/// Found by a hostile-tenant review: 400 rules of `(a+…+a)*(a+…+a)` (413 KB) kept
+/// policy-server busy past its 2 s limit. Past 64 Ki PromQL tokens per object the
+/// object is refused, naming the rule where the bound is crossed.
+#[test]
+fn an_object_of_many_selector_heavy_rules_is_refused_at_the_token_bound() {
+    let side = vec!["a"; 250].join("+");
+    let rules: Vec<Value> = (0..400)
+        .map(|i| json!({"record": format!("r{i}"), "expr": format!("({side})*({side})")}))
+        .collect();
+    rejected_with(
+        &rule_request(json!(rules)),
+        "[object/bounds] group \"g\" record \"r65\" (spec.groups[0].rules[65].expr): the object's expressions reach",
+    );
+}
+
 #[test]
 fn odd_escapes_and_unicode_get_answers() {
     for expr in [

@@ -151,9 +151,57 @@ fn convert_route(route: &Value, prefix: &dyn Fn(&str) -> String, v1alpha1: bool)
             "routes".into(),
             json!(children
                 .iter()
-                .map(|c| convert_route(c, prefix, v1alpha1))
+                .map(|c| convert_route(&go_decoded(c), prefix, v1alpha1))
                 .collect::<Vec<_>>()),
         );
+    }
+    Value::Object(out)
+}
+
+/// A nested route as the operator reads it: `routes[]` is raw JSON that Go's
+/// `encoding/json` decodes, matching keys to fields without regard to case and folding
+/// `ſ` and the Kelvin sign, so `Continue` is `continue` (its matchers alike).
+fn go_decoded(route: &Value) -> Value {
+    const ROUTE: &[&str] = &[
+        "receiver",
+        "groupBy",
+        "groupWait",
+        "groupInterval",
+        "repeatInterval",
+        "matchers",
+        "continue",
+        "routes",
+        "muteTimeIntervals",
+        "activeTimeIntervals",
+    ];
+    const MATCHER: &[&str] = &["name", "value", "matchType", "regex"];
+    let fold = |s: &str| -> String {
+        s.chars()
+            .map(|c| match c {
+                '\u{017F}' => 's',
+                '\u{212A}' => 'k',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect()
+    };
+    let rename = |map: &Map<String, Value>, fields: &[&str]| -> Map<String, Value> {
+        map.iter()
+            .filter_map(|(k, v)| {
+                let field = fields.iter().find(|f| fold(f) == fold(k))?;
+                Some(((*field).to_owned(), v.clone()))
+            })
+            .collect()
+    };
+    let Some(map) = route.as_object() else {
+        return route.clone();
+    };
+    let mut out = rename(map, ROUTE);
+    if let Some(Value::Array(matchers)) = out.get_mut("matchers") {
+        for m in matchers.iter_mut() {
+            if let Some(map) = m.as_object() {
+                *m = Value::Object(rename(map, MATCHER));
+            }
+        }
     }
     Value::Object(out)
 }
