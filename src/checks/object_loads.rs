@@ -52,7 +52,7 @@ pub fn rule_fields(
         findings.reject(
             &CHECK,
             at.at("record"),
-            format!("{name:?} is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*); Prometheus refuses the rule file: write e.g. {:?}", suggested_name(name)),
+            format!("{name:?} is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*); Prometheus refuses the rule file: write e.g. {:?}", suggested_name(name, true)),
         );
     }
     if !is_alert {
@@ -97,7 +97,7 @@ pub fn rule_fields(
                     if reserved {
                         "`__name__` is the metric name, which Prometheus refuses as a rule label: remove it".to_owned()
                     } else {
-                        format!("{key:?} is not a valid {what} name ([a-zA-Z_][a-zA-Z0-9_]*); Prometheus refuses the rule file: write e.g. {:?}", suggested_name(key).trim_start_matches(':'))
+                        format!("{key:?} is not a valid {what} name ([a-zA-Z_][a-zA-Z0-9_]*); Prometheus refuses the rule file: write e.g. {:?}", suggested_name(key, false))
                     },
                 );
             }
@@ -114,12 +114,13 @@ pub fn group_fields(group: &Map<String, Value>, at: &str, findings: &mut Finding
     }
 }
 
-/// `name` with every character a name may not hold replaced by `_`.
-fn suggested_name(name: &str) -> String {
+/// `name` with every character a name may not hold replaced by `_` (`:` is kept in
+/// metric names only).
+fn suggested_name(name: &str, metric: bool) -> String {
     let mut out: String = name
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || c == ':' {
+            if c.is_ascii_alphanumeric() || (metric && c == ':') {
                 c
             } else {
                 '_'
@@ -130,4 +131,73 @@ fn suggested_name(name: &str) -> String {
         out.insert(0, '_');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::location::RuleName;
+    use serde_json::json;
+
+    fn problems(rule: Value, is_alert: bool, name: &str) -> Vec<String> {
+        let at = RuleAt {
+            group_index: 0,
+            group_name: "g",
+            rule_index: 0,
+            rule: if is_alert {
+                RuleName::Alert(name)
+            } else {
+                RuleName::Record(name)
+            },
+        };
+        let mut findings = Findings::default();
+        rule_fields(
+            rule.as_object().unwrap(),
+            &at,
+            is_alert,
+            name,
+            &mut findings,
+        );
+        findings.problem_texts()
+    }
+
+    #[test]
+    fn names_are_judged_as_prometheus_does() {
+        for good in ["job:rate5m", ":a", "_x", "a1:b_c", "A"] {
+            assert!(is_metric_name(good), "{good}");
+        }
+        for bad in ["", "1a", "a-b", "a b", "é"] {
+            assert!(!is_metric_name(bad), "{bad}");
+        }
+        for good in ["a", "_a", "A_1"] {
+            assert!(is_label_name(good), "{good}");
+        }
+        for bad in ["", "1a", "a:b", "a-b", ":a"] {
+            assert!(!is_label_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn messages_suggest_a_name_prometheus_accepts() {
+        let got = problems(json!({}), false, "not a metric!");
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].ends_with("write e.g. \"not_a_metric_\""), "{got:?}");
+        let got = problems(json!({"labels": {"1-bad": "x"}}), true, "a");
+        assert!(got[0].ends_with("write e.g. \"_1_bad\""), "{got:?}");
+        let got = problems(json!({"annotations": {"a:b": "x"}}), true, "a");
+        assert!(got[0].ends_with("write e.g. \"a_b\""), "{got:?}");
+    }
+
+    #[test]
+    fn a_zero_for_on_a_recording_rule_loads() {
+        for zero in ["0s", "0", "0m"] {
+            assert_eq!(
+                problems(json!({"for": zero, "keep_firing_for": zero}), false, "r"),
+                Vec::<String>::new(),
+                "{zero}"
+            );
+        }
+        let got = problems(json!({"for": "1ms"}), false, "r");
+        assert_eq!(got.len(), 1, "{got:?}");
+    }
 }
