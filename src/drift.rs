@@ -11,9 +11,9 @@ use promql_parser::parser::token::{self, TokenId};
 use promql_parser::parser::{Expr, VectorSelector};
 use serde::{Deserialize, Serialize};
 
-use crate::expr_text::Completion;
-use crate::namespace_scope::is_unrendered_template;
-use crate::promql_walk::walk;
+use crate::promql::edit::Completion;
+use crate::promql::scope::is_unrendered_template;
+use crate::promql::walk::walk;
 
 /// Which values of a metric mean drift (or unfairness).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -300,7 +300,7 @@ pub fn catalog_metric<'e, 'c>(
     catalog: &'c dyn Catalog,
 ) -> Option<(&'e str, Cow<'c, DriftMetric>)> {
     let mut e = expr;
-    for _ in 0..crate::bounded_parse::MAX_TREE_DEPTH {
+    for _ in 0..crate::promql::bounds::MAX_TREE_DEPTH {
         e = match e {
             Expr::Paren(p) => &p.expr,
             Expr::Aggregate(a) if keeps_meaning_aggregate(a.op.id()) => &a.expr,

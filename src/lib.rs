@@ -14,19 +14,13 @@
 
 pub mod admission;
 pub mod alertmanager_config;
-pub mod bounded_parse;
 pub mod checks;
 pub mod cluster;
 pub mod drift;
 pub mod durations;
-pub mod expr_text;
 pub mod go_template;
-pub mod namespace_scope;
-pub mod prometheus_dialect;
 pub mod prometheus_rule;
-pub mod promql_lex;
-pub mod promql_numbers;
-pub mod promql_walk;
+pub mod promql;
 pub mod settings;
 pub mod tenancy;
 pub mod verdict;
@@ -102,7 +96,7 @@ mod tests {
 
     fn overwrite() -> Settings {
         Settings {
-            on_conflict: namespace_scope::OnConflict::Overwrite,
+            on_conflict: promql::scope::OnConflict::Overwrite,
             ..Settings::default()
         }
     }

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::bounded_parse::ParseRefusal;
 use crate::checks::location::{Place, RuleAt, RuleName};
 use crate::checks::object_shape::{
     field_object_mut, list_mut, object_mut, required_name, wrong_type,
@@ -22,8 +21,9 @@ use crate::checks::{
     rules_namespace_label, Findings, Location,
 };
 use crate::durations;
-use crate::expr_text::{Expression, Rewritten};
-use crate::namespace_scope::Scope;
+use crate::promql::bounds::ParseRefusal;
+use crate::promql::edit::{Expression, Rewritten};
+use crate::promql::scope::Scope;
 use crate::settings::Settings;
 
 /// The label the Prometheus Operator routes a namespace's alerts by (its
@@ -400,7 +400,7 @@ fn review_expr<'t>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::namespace_scope::OnConflict;
+    use crate::promql::scope::OnConflict;
     use serde_json::json;
 
     /// What a review found, as the texts a user reads.

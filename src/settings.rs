@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::drift::{self, DriftMetric};
 
 use crate::durations;
-use crate::namespace_scope::OnConflict;
-use crate::prometheus_dialect::{Feature, Features};
+use crate::promql::dialect::{Feature, Features};
+use crate::promql::scope::OnConflict;
 pub use crate::webhook_url::OnForeignListener;
 use crate::webhook_url::{self, Destinations};
 

@@ -4,8 +4,8 @@ use promql_parser::parser::token::{self, TokenId};
 use promql_parser::parser::Expr;
 
 use super::{Check, Problem};
-use crate::bounded_parse::MAX_TREE_DEPTH;
-use crate::promql_walk::{children, is_op};
+use crate::promql::bounds::MAX_TREE_DEPTH;
+use crate::promql::walk::{children, is_op};
 
 pub const CHECK: Check = Check {
     id: "alerts/bool",

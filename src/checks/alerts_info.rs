@@ -3,8 +3,8 @@
 use promql_parser::parser::Expr;
 
 use super::{Check, Problem};
-use crate::namespace_scope::Scope;
-use crate::promql_walk::walk;
+use crate::promql::scope::Scope;
+use crate::promql::walk::walk;
 
 pub const CHECK: Check = Check {
     id: "alerts/info",
@@ -47,7 +47,7 @@ mod tests {
         let scope = Scope {
             label: "namespace",
             namespace: "user1-test",
-            on_conflict: crate::namespace_scope::OnConflict::Reject,
+            on_conflict: crate::promql::scope::OnConflict::Reject,
         };
         for text in ["info(up)", "sum(info(rate(x[5m])))", "up and info(up)"] {
             let problem = info_without_data_selector(&parse(text).unwrap(), &scope)

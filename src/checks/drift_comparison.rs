@@ -3,7 +3,7 @@
 use super::location::RuleAt;
 use super::{Check, Findings};
 use crate::drift::{self, DriftCheck};
-use crate::expr_text::Expression;
+use crate::promql::edit::Expression;
 use crate::settings::Settings;
 
 pub const CHECK: Check = Check {

@@ -2,8 +2,8 @@
 
 use super::location::RuleAt;
 use super::{object_loads, Check, Findings};
-use crate::expr_text::Expression;
-use crate::namespace_scope::{OnConflict, Scope, ScopeError};
+use crate::promql::edit::Expression;
+use crate::promql::scope::{OnConflict, Scope, ScopeError};
 
 pub const CHECK: Check = Check {
     id: "expr/scope",

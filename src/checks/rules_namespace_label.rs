@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use super::location::{labels_mut, Place, RuleAt};
 use super::object_shape::wrong_type;
 use super::{Check, Findings};
-use crate::namespace_scope::{is_unrendered_template, OnConflict, Scope};
+use crate::promql::scope::{is_unrendered_template, OnConflict, Scope};
 
 pub const CHECK: Check = Check {
     id: "rules/namespace-label",

@@ -9,7 +9,7 @@ use promql_parser::parser::{parse, Expr, VectorSelector};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
-use tenant_alerting_policy::namespace_scope::{scope_expr, OnConflict, Scope, ScopeError};
+use tenant_alerting_policy::promql::scope::{scope_expr, OnConflict, Scope, ScopeError};
 
 const NS: &str = "user1-test";
 

@@ -9,8 +9,8 @@ use promql_parser::parser::parse;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
-use tenant_alerting_policy::expr_text::{Expression, Rewritten};
-use tenant_alerting_policy::namespace_scope::{scope_expr, OnConflict, Scope};
+use tenant_alerting_policy::promql::edit::{Expression, Rewritten};
+use tenant_alerting_policy::promql::scope::{scope_expr, OnConflict, Scope};
 
 fn scope() -> Scope<'static> {
     Scope {

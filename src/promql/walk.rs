@@ -8,7 +8,7 @@
 use promql_parser::parser::token::TokenId;
 use promql_parser::parser::Expr;
 
-use crate::bounded_parse::MAX_TREE_DEPTH;
+use crate::promql::bounds::MAX_TREE_DEPTH;
 
 /// The walk went deeper than [`MAX_TREE_DEPTH`] (the parse bound should stop this first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! The bounds on what parsing any input may cost, and the refusals that name them
-//! (`expr_text::bounded_tokens` applies them).
+//! ([`bounded_tokens`] applies them).
 //!
 //! promql-parser builds, drops and prints its tree recursively, so a deeply nested or
 //! very long expression exhausts the wasm stack and traps the whole policy instance.
@@ -7,10 +7,14 @@
 //! bound on the depth of the tree it could produce, counted on the parser's own tokens;
 //! past either limit the rule is rejected with the limit in the message.
 
+use super::dialect;
+use super::lex::{depth_bound, tokens, Token};
+use super::numbers::check_numbers;
+
 /// Longest expression accepted, in bytes. Hand-written rules are well under 4 KiB.
 pub const MAX_EXPR_BYTES: usize = 16 * 1024;
 
-/// Deepest syntax tree accepted, as bounded by [`crate::promql_lex::depth_bound`]. Measured under wasmtime's
+/// Deepest syntax tree accepted, as bounded by [`crate::promql::lex::depth_bound`]. Measured under wasmtime's
 /// default 512 KiB wasm stack (policy-server's), the shallowest shape that traps
 /// (nested function calls) does so at a bound of about 990: this leaves ~4x headroom.
 pub const MAX_TREE_DEPTH: usize = 256;
@@ -32,7 +36,7 @@ pub enum ParseRefusal {
     NotComparable(String),
     /// A number the parser would turn into a duration or an `@` timestamp is out of
     /// Prometheus's range (and some of them panic promql-parser): checked by
-    /// [`crate::promql_numbers::check_numbers`] before parsing.
+    /// [`crate::promql::numbers::check_numbers`] before parsing.
     NumberOutOfRange {
         /// The number as written (cut short when long).
         text: String,
@@ -42,7 +46,7 @@ pub enum ParseRefusal {
         limit: &'static str,
     },
     /// promql-parser reads it, Prometheus (2.42, plus the `prometheusFeatures` flags)
-    /// refuses it: checked by [`crate::prometheus_dialect`].
+    /// refuses it: checked by [`crate::promql::dialect`].
     NotPrometheus {
         /// The construct, where it is and why Prometheus refuses it.
         what: String,
@@ -74,13 +78,31 @@ impl std::fmt::Display for ParseRefusal {
     }
 }
 
+/// Lexes and bounds `text` before the parser sees it: its length, its nesting, and the
+/// range of every number the parser would turn into a duration or timestamp.
+pub fn bounded_tokens(text: &str) -> Result<Vec<Token>, ParseRefusal> {
+    if text.len() > MAX_EXPR_BYTES {
+        return Err(ParseRefusal::TooLong { bytes: text.len() });
+    }
+    let tokens = tokens(text).map_err(ParseRefusal::Syntax)?;
+    let bound = depth_bound(&tokens);
+    if bound > MAX_TREE_DEPTH {
+        return Err(ParseRefusal::TooDeep { bound });
+    }
+    // Durations and `@` timestamps the parser would convert (some would panic it).
+    check_numbers(text, &tokens)?;
+    // What Prometheus's lexer and grammar refuse where promql-parser reads it.
+    dialect::check_text(text, &tokens)?;
+    Ok(tokens)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use promql_parser::parser::{self, Expr};
 
     fn depth_bound(text: &str) -> usize {
-        crate::promql_lex::depth_bound(&crate::promql_lex::tokens(text).unwrap())
+        crate::promql::lex::depth_bound(&crate::promql::lex::tokens(text).unwrap())
     }
 
     #[test]
@@ -98,7 +120,7 @@ mod tests {
 
     #[test]
     fn bound_is_never_below_the_real_depth() {
-        let depth = |e: &Expr| crate::promql_walk::depth(e).unwrap_or(usize::MAX);
+        let depth = |e: &Expr| crate::promql::walk::depth(e).unwrap_or(usize::MAX);
         for text in [
             "-(-(-1))",
             "topk(scalar(x), y) + 1",
@@ -122,7 +144,7 @@ mod tests {
     fn refuses_long_and_deep_before_parsing() {
         // The policy's bounded parse: lex, bound, then parse.
         let parse_bounded = |text: &str| {
-            crate::expr_text::bounded_tokens(text)?;
+            super::bounded_tokens(text)?;
             promql_parser::parser::parse(text).map_err(ParseRefusal::Syntax)
         };
         let long = format!("x{{a=\"{}\"}}", "y".repeat(MAX_EXPR_BYTES));

@@ -35,9 +35,9 @@ use promql_parser::parser::token::{self, TokenId};
 use promql_parser::parser::{self, Expr};
 use promql_parser::util::{parse_duration, parse_str_radix};
 
-use crate::bounded_parse::{ParseRefusal, MAX_TREE_DEPTH};
-use crate::promql_lex::Token;
-use crate::promql_walk::walk;
+use crate::promql::bounds::{ParseRefusal, MAX_TREE_DEPTH};
+use crate::promql::lex::Token;
+use crate::promql::walk::walk;
 
 /// The Prometheus whose grammar is the judge, as messages name it.
 pub const PROMETHEUS: &str = "Prometheus 2.42";
@@ -760,7 +760,8 @@ fn unary_refusal(tokens: &[Token], i: usize, operand: &str) -> ParseRefusal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expr_text::{bounded_tokens, tokens};
+    use crate::promql::bounds::bounded_tokens;
+    use crate::promql::lex::tokens;
 
     /// The seed alert's expression.
     const SEED: &str =

@@ -9,8 +9,8 @@ use promql_parser::label::{MatchOp, Matcher};
 use promql_parser::parser::{Expr, VectorSelector};
 use serde::{Deserialize, Serialize};
 
-use crate::bounded_parse::MAX_TREE_DEPTH;
-use crate::promql_walk::{walk_mut, TooDeep};
+use crate::promql::bounds::MAX_TREE_DEPTH;
+use crate::promql::walk::{walk_mut, TooDeep};
 
 /// What to do with a selector whose matcher on the namespace label selects anything
 /// other than exactly the object's namespace.
@@ -108,7 +108,7 @@ pub fn scope_expr(expr: &mut Expr, scope: &Scope) -> Result<ScopeChanges, ScopeE
 }
 
 /// [`scope_expr`] on a tree parsed with regex matchers masked as `=`/`!=` (see
-/// `expr_text`): `was_regex(selector, matcher)` says which were, so a masked regex on
+/// `promql::edit`): `was_regex(selector, matcher)` says which were, so a masked regex on
 /// the label is never taken for the exact matcher.
 pub fn scope_masked_expr(
     expr: &mut Expr,

@@ -22,8 +22,8 @@
 use promql_parser::parser::token::{self, TokenId};
 use promql_parser::util::parse_str_radix;
 
-use crate::bounded_parse::ParseRefusal;
-use crate::promql_lex::Token;
+use crate::promql::bounds::ParseRefusal;
+use crate::promql::lex::Token;
 
 /// Longest duration, in whole seconds: Prometheus keeps durations as int64 nanoseconds
 /// (`i64::MAX` ns is 9,223,372,036.85 s, about 292 years).
@@ -227,8 +227,9 @@ mod tests {
     use std::panic::{catch_unwind, AssertUnwindSafe};
 
     use super::*;
-    use crate::expr_text::{tokens, Expression};
-    use crate::namespace_scope::{OnConflict, Scope};
+    use crate::promql::edit::Expression;
+    use crate::promql::lex::tokens;
+    use crate::promql::scope::{OnConflict, Scope};
 
     /// Each of these makes promql-parser 0.11.1 panic (`Duration::from_secs_f64` on a
     /// non-finite number or one of 2^64 seconds or more, in `promql.y`'s
@@ -353,7 +354,7 @@ mod tests {
             let tokens = tokens(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(check_numbers(text, &tokens), Ok(()), "{text}");
             // In range; whether Prometheus 2.42's grammar takes the form (`offset +5m`,
-            // a bare number as a duration) is `prometheus_dialect`'s to say.
+            // a bare number as a duration) is `promql::dialect`'s to say.
             match Expression::parse(text, scope()) {
                 Ok(_) | Err(ParseRefusal::NotPrometheus { .. }) => {}
                 Err(other) => panic!("{text}: {other:?}"),
