@@ -22,7 +22,7 @@ use crate::checks::{
 };
 use crate::durations;
 use crate::promql::bounds::ParseRefusal;
-use crate::promql::edit::{Expression, Rewritten};
+use crate::promql::edit::{Expression, Rewritten, Scoped};
 use crate::promql::scope::Scope;
 use crate::settings::Settings;
 
@@ -239,15 +239,20 @@ fn review_rule(
     let Some(text) = expr_text_of(rule, &at, findings) else {
         return;
     };
-    let Some(mut expr) = review_expr(&text, &at, context, findings) else {
+    let Some(scoped) = review_expr(&text, &at, context, findings) else {
         return;
     };
-    if let Some(problem) = alerts_info::info_without_data_selector(expr.tree(), &context.scope) {
+    if let Some(problem) = alerts_info::info_without_data_selector(scoped.tree(), &context.scope) {
         at.record(problem, findings);
     }
+    // Only alerts are completed (a drift alert's default comparison).
+    let expr = if is_alert {
+        drift_comparison::complete_drift(scoped, &at, context.settings, findings)
+    } else {
+        scoped.no_completion()
+    };
     if is_alert {
         let settings = context.settings;
-        drift_comparison::complete_drift(&mut expr, &at, settings, findings);
         let labels = rule.get("labels").and_then(Value::as_object);
         // Rule labels (and group labels, and `alertname`) are set after the expression's.
         let overridden = |label: &str| {
@@ -349,14 +354,14 @@ fn review_expr<'t>(
     at: &RuleAt,
     context: &'t RuleContext,
     findings: &mut Findings,
-) -> Option<Expression<'t>> {
+) -> Option<Expression<'t, Scoped>> {
     let scope = context.scope;
     // Past a bound (already rejected) no further expression is parsed.
     if context.regex_bytes.get() > MAX_REGEX_BYTES || context.tokens.get() > MAX_TOKENS {
         return None;
     }
     let features = context.settings.prometheus_features();
-    let mut expr = match Expression::parse_for(text, scope, features) {
+    let expr = match Expression::parse_for(text, scope, features) {
         Ok(expr) => expr,
         Err(refusal) => {
             findings.reject(refusal_check(&refusal), at.at("expr"), refusal.to_string());
@@ -391,10 +396,7 @@ fn review_expr<'t>(
     if total > MAX_REGEX_BYTES {
         return None;
     }
-    if !expr_scope::scope(&mut expr, at, scope, findings) {
-        return None;
-    }
-    Some(expr)
+    expr_scope::scope(expr, at, scope, findings)
 }
 
 #[cfg(test)]

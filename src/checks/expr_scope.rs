@@ -2,7 +2,7 @@
 
 use super::location::RuleAt;
 use super::{object_loads, Check, Findings};
-use crate::promql::edit::Expression;
+use crate::promql::edit::{Expression, Parsed, Scoped};
 use crate::promql::scope::{OnConflict, Scope, ScopeError};
 
 pub const CHECK: Check = Check {
@@ -11,11 +11,16 @@ pub const CHECK: Check = Check {
     why: "a rule reads series of the whole cluster: an unscoped selector reads other tenants' data",
 };
 
-/// Scopes every selector of `expr` to the namespace, recording each change; `false` when
+/// Scopes every selector of `expr` to the namespace, recording each change; `None` when
 /// the expression cannot be scoped (the reason is recorded).
-pub fn scope(expr: &mut Expression, at: &RuleAt, scope: Scope, findings: &mut Findings) -> bool {
-    let changes = match expr.scope() {
-        Ok(changes) => changes,
+pub fn scope<'t>(
+    expr: Expression<'t, Parsed>,
+    at: &RuleAt,
+    scope: Scope,
+    findings: &mut Findings,
+) -> Option<Expression<'t, Scoped>> {
+    let scoped = match expr.scope() {
+        Ok(scoped) => scoped,
         Err(err @ ScopeError::ConflictingMatcher { .. }) => {
             // Only a conflict has an onConflict to offer, and only while it rejects.
             let or_overwrite = match scope.on_conflict {
@@ -30,7 +35,7 @@ pub fn scope(expr: &mut Expression, at: &RuleAt, scope: Scope, findings: &mut Fi
                     scope.namespace, scope.label, scope.namespace,
                 ),
             );
-            return false;
+            return None;
         }
         Err(err @ ScopeError::OrMatchers { .. }) => {
             findings.reject(
@@ -38,14 +43,15 @@ pub fn scope(expr: &mut Expression, at: &RuleAt, scope: Scope, findings: &mut Fi
                 at.at("expr"),
                 format!("{err} (Prometheus 2.x refuses it); write one selector per alternative joined by `or`, e.g. x{{a=\"1\"}} or x{{b=\"2\"}}, and the policy scopes each"),
             );
-            return false;
+            return None;
         }
         Err(err) => {
             findings.reject(&CHECK, at.at("expr"), err.to_string());
-            return false;
+            return None;
         }
     };
     let path = at.path("expr");
+    let changes = scoped.changes();
     if changes.added > 0 {
         findings.change(
             &CHECK,
@@ -73,5 +79,5 @@ pub fn scope(expr: &mut Expression, at: &RuleAt, scope: Scope, findings: &mut Fi
             ),
         );
     }
-    true
+    Some(scoped)
 }

@@ -14,6 +14,7 @@
 //! Regex matchers are masked before parsing and checked, never compiled (`regex_mask`).
 
 use std::borrow::Cow;
+use std::marker::PhantomData;
 
 use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{self, Expr, VectorSelector};
@@ -114,8 +115,24 @@ fn completion_shape(completion: &dyn Completion) -> (usize, usize) {
 /// Stands for the expression in a completion's skeleton.
 const CORE: &str = "__tenant_alerting_policy_core__";
 
-/// A rule's expression: its text, and the tree the checks read.
-pub struct Expression<'t> {
+/// The states an [`Expression`] goes through, in order; each method is offered only in
+/// the state where it is right: [`Parsed`] → [`Expression::scope`] → [`Scoped`] →
+/// [`Expression::complete`] or [`Expression::no_completion`] → [`Completed`] →
+/// [`Expression::rewrite`].
+pub mod state {
+    /// Lexed, bounded and parsed; nothing decided yet.
+    pub enum Parsed {}
+    /// Every selector scoped to the namespace, on the tree.
+    pub enum Scoped {}
+    /// The completion (a drift alert's default comparison) decided: added, or none.
+    pub enum Completed {}
+}
+pub use state::{Completed, Parsed, Scoped};
+
+/// A rule's expression: its text, and the tree the checks read. `S` is where it stands
+/// on its way from the author's text to the text to store (see [`state`]).
+pub struct Expression<'t, S = Parsed> {
+    state: PhantomData<S>,
     text: &'t str,
     scope: Scope<'t>,
     /// The tree: parsed from the masked text, then scoped and completed.
@@ -145,7 +162,41 @@ pub struct Rewritten {
     pub text: String,
 }
 
-impl<'t> Expression<'t> {
+impl<'t, S> Expression<'t, S> {
+    /// The tree the checks read: as parsed, then scoped, then completed.
+    pub fn tree(&self) -> &Expr {
+        &self.tree
+    }
+
+    /// The same expression in the next state.
+    fn into_state<T>(self) -> Expression<'t, T> {
+        Expression {
+            state: PhantomData,
+            text: self.text,
+            scope: self.scope,
+            tree: self.tree,
+            sites: self.sites,
+            masked_text: self.masked_text,
+            span: self.span,
+            matcher_text: self.matcher_text,
+            masked_at: self.masked_at,
+            changes: self.changes,
+            completion: self.completion,
+            token_count: self.token_count,
+        }
+    }
+
+    /// The author's text of the matcher at (selector, matcher), if known.
+    fn quoted(&self, at: (usize, usize)) -> Option<&'t str> {
+        let text = self.text;
+        self.matcher_text
+            .iter()
+            .find(|(a, _)| *a == at)
+            .map(|(_, (start, end))| &text[*start..*end])
+    }
+}
+
+impl<'t> Expression<'t, Parsed> {
     /// Lexes, bounds and parses `text`. Regex matchers other than on the scope's label
     /// are checked for syntax but not compiled.
     pub fn parse(text: &'t str, scope: Scope<'t>) -> Result<Self, ParseRefusal> {
@@ -193,6 +244,7 @@ impl<'t> Expression<'t> {
             .collect();
         let sites = pair_sites(text, selector_sites(&tokens), &tree, scope.label);
         Ok(Expression {
+            state: PhantomData,
             text,
             scope,
             tree,
@@ -228,22 +280,9 @@ impl<'t> Expression<'t> {
         }
     }
 
-    /// The author's text of the matcher at (selector, matcher), if known.
-    fn quoted(&self, at: (usize, usize)) -> Option<&'t str> {
-        let text = self.text;
-        self.matcher_text
-            .iter()
-            .find(|(a, _)| *a == at)
-            .map(|(_, (start, end))| &text[*start..*end])
-    }
-
-    pub fn tree(&self) -> &Expr {
-        &self.tree
-    }
-
     /// Scopes every selector (see `promql::scope`).
     /// Messages quote the author's matchers, not the masked tree's.
-    pub fn scope(&mut self) -> Result<&ScopeChanges, ScopeError> {
+    pub fn scope(mut self) -> Result<Expression<'t, Scoped>, ScopeError> {
         let masked_at = self.masked_at.clone();
         let was_regex = |s: usize, m: usize| {
             masked_at
@@ -258,7 +297,7 @@ impl<'t> Expression<'t> {
                     }
                 }
                 self.changes = changes;
-                Ok(&self.changes)
+                Ok(self.into_state())
             }
             Err(ScopeError::ConflictingMatcher {
                 selector,
@@ -286,11 +325,29 @@ impl<'t> Expression<'t> {
         };
         Some(self.text[start..end].to_owned())
     }
+}
+
+impl<'t> Expression<'t, Scoped> {
+    /// What scoping changed.
+    pub fn changes(&self) -> &ScopeChanges {
+        &self.changes
+    }
+
+    /// No completion: the expression stays as scoped.
+    pub fn no_completion(self) -> Expression<'t, Completed> {
+        self.into_state()
+    }
 
     /// Wraps the expression in `completion`, on the tree now and in the text later.
     /// Only an instant vector can be compared with a number: any other type is refused
-    /// here, with what to write instead, before any text is made.
-    pub fn complete(&mut self, completion: Box<dyn Completion + 't>) -> Result<(), ParseRefusal> {
+    /// here, with what to write instead, before any text is made; the refusal gives the
+    /// scoped expression back.
+    // The refusal gives the expression back by value, as success does: no larger.
+    #[allow(clippy::result_large_err)]
+    pub fn complete(
+        mut self,
+        completion: Box<dyn Completion + 't>,
+    ) -> Result<Expression<'t, Completed>, (Self, ParseRefusal)> {
         let core = &self.text[self.span.0..self.span.1];
         let what = match (&self.tree, self.tree.value_type()) {
             (_, ValueType::Vector) => None,
@@ -307,16 +364,24 @@ impl<'t> Expression<'t> {
                 ),
                 _ => "compare an instant vector (a selector of the metric) instead".to_owned(),
             };
-            return Err(ParseRefusal::NotComparable(format!(
-                "{core} is {what}; {instead}"
-            )));
+            let refusal = ParseRefusal::NotComparable(format!("{core} is {what}; {instead}"));
+            return Err((self, refusal));
         }
-        let skeleton = parse_bounded_text(&completion.render(CORE))?;
-        self.tree = substitute_core(skeleton, &self.tree)?;
-        self.completion = Some(completion);
-        Ok(())
+        let completed = parse_bounded_text(&completion.render(CORE))
+            .and_then(|skeleton| substitute_core(skeleton, &self.tree));
+        match completed {
+            Ok(tree) => {
+                self.tree = tree;
+                self.completion = Some(completion);
+                Ok(self.into_state())
+            }
+            Err(refusal) => Err((self, refusal)),
+        }
     }
+}
 
+impl Expression<'_, Completed> {
+    /// Whether the text to store differs from the author's.
     pub fn changed(&self) -> bool {
         self.changes.any() || self.completion.is_some()
     }
@@ -526,9 +591,8 @@ mod tests {
     }
 
     fn edit_with(text: &str, on_conflict: OnConflict) -> Rewritten {
-        let mut e = Expression::parse(text, scope(on_conflict)).unwrap();
-        e.scope().unwrap();
-        e.rewrite().unwrap()
+        let e = Expression::parse(text, scope(on_conflict)).unwrap();
+        e.scope().unwrap().no_completion().rewrite().unwrap()
     }
 
     fn in_place(text: &str) -> String {
@@ -601,8 +665,8 @@ mod tests {
     fn an_edited_expression_needs_no_further_edit() {
         for text in ["up", "x{a=~\"b\"} # c\n+ y", "sum by (a) (x) / on (a) y"] {
             let once = in_place(text);
-            let mut e = Expression::parse(&once, scope(OnConflict::Reject)).unwrap();
-            assert!(!e.scope().unwrap().any(), "{once}");
+            let e = Expression::parse(&once, scope(OnConflict::Reject)).unwrap();
+            assert!(!e.scope().unwrap().changes().any(), "{once}");
         }
     }
 
@@ -657,7 +721,7 @@ mod tests {
     fn a_masked_regex_on_the_label_is_never_the_exact_matcher() {
         // `=~"user1-test"` is masked to `= "user1-test"` for the parse; it is still a
         // regex, so still a conflict, quoted as the author wrote it.
-        let mut e = Expression::parse(
+        let e = Expression::parse(
             r#"x{code=~"5..", namespace=~"user1-test"} > 0"#,
             scope(OnConflict::Reject),
         )
@@ -669,7 +733,8 @@ mod tests {
                 assert_eq!(selector, r#"x{code=~"5..", namespace=~"user1-test"}"#);
                 assert_eq!(matcher, r#"namespace=~"user1-test""#);
             }
-            other => panic!("{other:?}"),
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("scoped"),
         }
         let r = edit_with(r#"x{namespace=~"user1-test"}"#, OnConflict::Overwrite);
         assert_eq!(r.text, r#"x{namespace="user1-test"}"#);
@@ -684,9 +749,11 @@ mod tests {
 
     #[test]
     fn a_completion_goes_after_the_last_token() {
-        let mut e = Expression::parse("# p\nx   # value\n", scope(OnConflict::Reject)).unwrap();
-        e.scope().unwrap();
-        e.complete(Box::new(Below(0.05))).unwrap();
+        let e = Expression::parse("# p\nx   # value\n", scope(OnConflict::Reject)).unwrap();
+        let e = e.scope().unwrap();
+        let Ok(e) = e.complete(Box::new(Below(0.05))) else {
+            panic!("not completed")
+        };
         let r = e.rewrite().unwrap();
         assert_eq!(
             r.text,
@@ -804,10 +871,11 @@ mod tests {
     }
 
     fn completed(text: &str, completion: DefaultComparison) -> Result<Rewritten, ParseRefusal> {
-        let mut e = Expression::parse(text, scope(OnConflict::Reject))?;
-        e.scope().unwrap();
-        e.complete(Box::new(completion))?;
-        e.rewrite()
+        let e = Expression::parse(text, scope(OnConflict::Reject))?;
+        let e = e.scope().unwrap();
+        e.complete(Box::new(completion))
+            .map_err(|(_, refusal)| refusal)?
+            .rewrite()
     }
 
     #[test]
@@ -909,12 +977,12 @@ mod tests {
 
     #[test]
     fn an_unprovable_edit_is_refused_with_the_selectors_to_write() {
-        let mut e = Expression::parse(
+        let e = Expression::parse(
             r#"sum + x{a=~"b", c="d"} + y{namespace="user1-test"}"#,
             scope(OnConflict::Reject),
         )
         .unwrap();
-        e.scope().unwrap();
+        let mut e = e.scope().unwrap().no_completion();
         e.sites = None;
         let Err(ParseRefusal::NotEditable(why)) = e.rewrite() else {
             panic!("stored")
@@ -923,12 +991,12 @@ mod tests {
             why,
             r#"the policy could not locate its selectors in the text; write the selectors scoped: sum{namespace="user1-test"}, x{namespace="user1-test", a=~"b", c="d"}"#
         );
-        let mut e = Expression::parse(
+        let e = Expression::parse(
             r#"x{a="b", namespace="{{ .Release.Namespace }}", c=~"d"}"#,
             scope(OnConflict::Reject),
         )
         .unwrap();
-        e.scope().unwrap();
+        let mut e = e.scope().unwrap().no_completion();
         e.sites = None;
         let Err(ParseRefusal::NotEditable(why)) = e.rewrite() else {
             panic!("stored")
@@ -1028,9 +1096,8 @@ mod tests {
         let one = format!("x{{a=~\"{}\"}}", r"(?i)\\p{Any}".repeat(80));
         let text = vec![one.as_str(); 15].join(" or ");
         let started = std::time::Instant::now();
-        let mut e = Expression::parse(&text, scope(OnConflict::Reject)).unwrap();
-        e.scope().unwrap();
-        e.rewrite().unwrap();
+        let e = Expression::parse(&text, scope(OnConflict::Reject)).unwrap();
+        e.scope().unwrap().no_completion().rewrite().unwrap();
         assert!(
             started.elapsed() < std::time::Duration::from_millis(500),
             "{:?}",
