@@ -30,7 +30,7 @@ pub fn parse_millis(text: &str) -> Result<u64, String> {
     let mut i = 0;
     while i < bytes.len() {
         let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
+        while bytes.get(i).is_some_and(u8::is_ascii_digit) {
             i += 1;
         }
         if i == start {
@@ -38,16 +38,19 @@ pub fn parse_millis(text: &str) -> Result<u64, String> {
         }
         let amount: u64 = text[start..i].parse().map_err(|_| invalid())?;
         let unit_start = i;
-        while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+        while bytes.get(i).is_some_and(u8::is_ascii_alphabetic) {
             i += 1;
         }
         let unit = &text[unit_start..i];
-        let position = UNITS[next_unit..]
+        // Units in order, each at most once: the unit is looked up after the last one.
+        let (position, (_, millis)) = UNITS
             .iter()
-            .position(|(name, _)| *name == unit)
+            .enumerate()
+            .skip(next_unit)
+            .find(|(_, (name, _))| *name == unit)
             .ok_or_else(invalid)?;
-        let (_, millis) = UNITS[next_unit + position];
-        next_unit += position + 1;
+        let millis = *millis;
+        next_unit = position + 1;
         total = amount
             .checked_mul(millis)
             .and_then(|v| total.checked_add(v))

@@ -249,12 +249,12 @@ fn is_alphanumeric(c: char) -> bool {
 
 /// `-` followed by a space: `{{- `.
 fn has_left_trim_marker(rest: &[u8]) -> bool {
-    rest.len() >= 2 && rest[0] == b'-' && is_space(rest[1])
+    matches!(rest, [b'-', space, ..] if is_space(*space))
 }
 
 /// A space followed by `-`: ` -}}`.
 fn has_right_trim_marker(rest: &[u8]) -> bool {
-    rest.len() >= 2 && is_space(rest[0]) && rest[1] == b'-'
+    matches!(rest, [space, b'-', ..] if is_space(*space))
 }
 
 fn error<T>(offset: usize, message: impl Into<String>) -> Result<T, ParseError> {
@@ -272,6 +272,11 @@ struct Lexer<'s> {
 }
 
 impl<'s> Lexer<'s> {
+    /// The input from `at` on (empty past its end).
+    fn rest(&self, at: usize) -> &'s [u8] {
+        self.bytes.get(at..).unwrap_or_default()
+    }
+
     fn push(&mut self, kind: Kind, start: usize, end: usize) {
         self.tokens.push(Token { kind, start, end });
     }
@@ -298,7 +303,7 @@ impl<'s> Lexer<'s> {
             None => true,
             Some(&b) if is_space(b) => true,
             Some(b'.' | b',' | b'|' | b':' | b')' | b'(') => true,
-            Some(_) => self.bytes[self.pos..].starts_with(b"}}"),
+            Some(_) => self.rest(self.pos).starts_with(b"}}"),
         }
     }
 
@@ -334,7 +339,7 @@ impl<'s> Lexer<'s> {
             };
             let delim = self.pos + found;
             let after = delim + 2;
-            let trim = has_left_trim_marker(&self.bytes[after..]);
+            let trim = has_left_trim_marker(self.rest(after));
             let mut text_end = delim;
             if trim {
                 let text = &self.src[self.pos..delim];
@@ -344,7 +349,7 @@ impl<'s> Lexer<'s> {
                 self.push(Kind::Text, self.pos, text_end);
             }
             let inside = if trim { after + 2 } else { after };
-            if self.bytes[inside..].starts_with(b"/*") {
+            if self.rest(inside).starts_with(b"/*") {
                 self.pos = self.comment(delim, inside + 2)?;
                 continue;
             }
@@ -409,8 +414,8 @@ impl<'s> Lexer<'s> {
                     }
                     // ` -}}`: the last space belongs to the trim marker.
                     let last = self.pos - 1;
-                    if has_right_trim_marker(&self.bytes[last..])
-                        && self.bytes[last + 2..].starts_with(b"}}")
+                    if has_right_trim_marker(self.rest(last))
+                        && self.rest(last + 2).starts_with(b"}}")
                     {
                         self.pos = last;
                         if count == 1 {

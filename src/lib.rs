@@ -6,11 +6,8 @@
 //! the settings and what [`cluster::HostCluster`] reads (only when settings ask for it).
 
 // What ships must not panic on input (a panic traps the .wasm: policy-server then
-// answers an error for the request). Tests may unwrap.
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
-)]
+// answers an error for the request): Cargo.toml's [lints] deny unwrap, expect, panic
+// and indexing; clippy.toml lets tests use them.
 
 pub mod admission;
 pub mod alertmanager_config;

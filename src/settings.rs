@@ -429,8 +429,8 @@ pub fn check_qualified_name(key: &str) -> Result<(), String> {
         && b.len() <= 63
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric();
+        && b.first().is_some_and(u8::is_ascii_alphanumeric)
+        && b.last().is_some_and(u8::is_ascii_alphanumeric);
     if name_ok && prefix.is_none_or(is_dns_name) {
         Ok(())
     } else {
@@ -501,7 +501,7 @@ pub fn is_dns_name(s: &str) -> bool {
 
 /// RFC 1035 label: what Kubernetes accepts as a Service name (starts with a letter).
 pub fn is_dns_1035_label(s: &str) -> bool {
-    is_dns_label(s) && s.as_bytes()[0].is_ascii_lowercase()
+    is_dns_label(s) && s.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
 }
 
 /// RFC 1123 label: what Kubernetes accepts as a namespace name.
@@ -511,8 +511,8 @@ pub fn is_dns_label(s: &str) -> bool {
         && b.len() <= 63
         && b.iter()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
+        && b.first() != Some(&b'-')
+        && b.last() != Some(&b'-')
 }
 
 #[cfg(test)]

@@ -117,8 +117,8 @@ pub fn default_pattern_user(namespace: &str) -> Option<&str> {
     let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     let ok = !bytes.is_empty()
         && bytes.iter().all(|b| alnum(b) || *b == b'-')
-        && alnum(&bytes[0])
-        && alnum(&bytes[bytes.len() - 1]);
+        && bytes.first().is_some_and(alnum)
+        && bytes.last().is_some_and(alnum);
     ok.then_some(user)
 }
 

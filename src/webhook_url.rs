@@ -356,14 +356,15 @@ pub fn has_listener_shape(url: &str, template: &str) -> bool {
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
     };
-    let (first, last) = (literals[0], literals[literals.len() - 1]);
-    if literals.len() == 1 {
-        return url == first;
-    }
+    let (first, middle, last) = match literals.as_slice() {
+        [] => return false,
+        [only] => return url == *only,
+        [first, middle @ .., last] => (*first, middle, *last),
+    };
     let Some(mut remaining) = url.strip_prefix(first) else {
         return false;
     };
-    for literal in &literals[1..literals.len() - 1] {
+    for literal in middle {
         match remaining.find(literal) {
             Some(at) if dns(&remaining[..at]) => remaining = &remaining[at + literal.len()..],
             _ => return false,

@@ -31,8 +31,9 @@ pub const ROUTE_FIELDS: &[&str] = &[
     "activeTimeIntervals",
 ];
 
-/// The fields of a route matcher; `regex` only in v1alpha1.
+/// The fields of a route matcher in v1alpha1, and in v1beta1 (no `regex`).
 const MATCHER_FIELDS: &[&str] = &["name", "value", "matchType", "regex"];
+const MATCHER_FIELDS_V1BETA1: &[&str] = &["name", "value", "matchType"];
 
 /// Refuses every key of `route` (at `at`), and of its matchers, that is not exactly a
 /// field name. `matcher_regex`: whether matchers have the v1alpha1 `regex` field.
@@ -44,7 +45,7 @@ pub fn review(route: &Map<String, Value>, at: &str, matcher_regex: bool, finding
     let fields: &[&str] = if matcher_regex {
         MATCHER_FIELDS
     } else {
-        &MATCHER_FIELDS[..3]
+        MATCHER_FIELDS_V1BETA1
     };
     for (i, matcher) in matchers.iter().enumerate() {
         if let Value::Object(matcher) = matcher {

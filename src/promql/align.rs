@@ -20,9 +20,9 @@ pub(super) fn aligned_matchers(
 ) -> Option<Vec<((usize, usize), Item)>> {
     let mut items = Vec::new();
     let mut i = 0;
-    while i < tokens.len() {
-        if tokens[i].id == token::T_LEFT_BRACE {
-            let (braces, after) = braces_at(tokens, i);
+    while let Some(t) = tokens.get(i) {
+        if t.id == token::T_LEFT_BRACE {
+            let (braces, after) = braces_at(tokens, i, *t);
             items.extend(braces.items);
             i = after;
         } else {
@@ -95,8 +95,7 @@ pub(super) fn selector_sites(tokens: &[Token]) -> Vec<Site> {
     // Whether the previous token ends an operand (then a keyword is an operator).
     let mut after_operand = false;
     let mut i = 0;
-    while i < tokens.len() {
-        let t = tokens[i];
+    while let Some(&t) = tokens.get(i) {
         match t.id {
             token::T_BY
             | token::T_WITHOUT
@@ -108,7 +107,7 @@ pub(super) fn selector_sites(tokens: &[Token]) -> Vec<Site> {
             {
                 // Label lists hold no parentheses: skip to the closing one.
                 i += 2;
-                while i < tokens.len() && tokens[i].id != token::T_RIGHT_PAREN {
+                while tokens.get(i).is_some_and(|t| t.id != token::T_RIGHT_PAREN) {
                     i += 1;
                 }
                 i += 1;
@@ -120,8 +119,9 @@ pub(super) fn selector_sites(tokens: &[Token]) -> Vec<Site> {
                 && !(is_aggregation(id)
                     && (next_is(i, token::T_BY) || next_is(i, token::T_WITHOUT))) =>
             {
-                let (braces, after) = if next_is(i, token::T_LEFT_BRACE) {
-                    let (braces, after) = braces_at(tokens, i + 1);
+                let open = tokens.get(i + 1).filter(|t| t.id == token::T_LEFT_BRACE);
+                let (braces, after) = if let Some(&open) = open {
+                    let (braces, after) = braces_at(tokens, i + 1, open);
                     (Some(braces), after)
                 } else {
                     (None, i + 1)
@@ -134,7 +134,7 @@ pub(super) fn selector_sites(tokens: &[Token]) -> Vec<Site> {
                 after_operand = true;
             }
             token::T_LEFT_BRACE => {
-                let (braces, after) = braces_at(tokens, i);
+                let (braces, after) = braces_at(tokens, i, t);
                 sites.push(Site {
                     name: None,
                     braces: Some(braces),
@@ -217,10 +217,10 @@ fn is_aggregation(id: TokenId) -> bool {
     )
 }
 
-/// The matchers in the braces opening at `tokens[open]`, and the index after `}`.
-fn braces_at(tokens: &[Token], open: usize) -> (Braces, usize) {
+/// The matchers in the braces opening at `tokens[at]` (`open`), and the index after `}`.
+fn braces_at(tokens: &[Token], at: usize, open: Token) -> (Braces, usize) {
     let mut items = Vec::new();
-    let mut i = open + 1;
+    let mut i = at + 1;
     let mut current: Vec<Token> = Vec::new();
     let mut separator: Option<Token> = None;
     let mut close = |current: &mut Vec<Token>, separator: Option<Token>| {
@@ -242,21 +242,21 @@ fn braces_at(tokens: &[Token], open: usize) -> (Braces, usize) {
         }
         current.clear();
     };
-    while i < tokens.len() && tokens[i].id != token::T_RIGHT_BRACE {
-        match tokens[i].id {
+    while let Some(&t) = tokens.get(i).filter(|t| t.id != token::T_RIGHT_BRACE) {
+        match t.id {
             token::T_COMMA | token::T_LOR => {
                 close(&mut current, separator);
-                separator = Some(tokens[i]);
+                separator = Some(t);
             }
-            _ => current.push(tokens[i]),
+            _ => current.push(t),
         }
         i += 1;
     }
     close(&mut current, separator);
-    let end = tokens.get(i).map_or(tokens[open].end, |t| t.end);
+    let end = tokens.get(i).map_or(open.end, |t| t.end);
     (
         Braces {
-            open: tokens[open],
+            open,
             items,
             end,
         },

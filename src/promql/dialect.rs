@@ -75,7 +75,7 @@ impl Feature {
     ];
 
     pub fn name(self) -> &'static str {
-        FEATURE_NAMES[self as usize]
+        FEATURE_NAMES.get(self as usize).copied().unwrap_or_default()
     }
 
     pub fn from_name(name: &str) -> Option<Feature> {

@@ -63,10 +63,12 @@ fn selector_edits(
             }
             (SelectorEdit::Add, None, None) => {}
             (SelectorEdit::SetOnly, Some(braces), _) => {
-                let Some((&first, rest)) = paired.on_label.split_first() else {
+                let Some((first, rest)) = paired.on_label.split_first() else {
                     continue;
                 };
-                let item = &braces.items[first];
+                let Some(item) = braces.items.get(*first) else {
+                    continue;
+                };
                 let quoted = format!("\"{}\"", scope.namespace);
                 match (item.op, item.value) {
                     (Some(op), Some(value)) => {
@@ -79,8 +81,7 @@ fn selector_edits(
                 }
                 // Each further matcher on the label goes, token by token with the
                 // separator before it; the white space and comments between them stay.
-                for &k in rest {
-                    let item = &braces.items[k];
+                for item in rest.iter().filter_map(|&k| braces.items.get(k)) {
                     for t in item.separator.iter().chain(&item.tokens) {
                         out.push((t.start, t.end, String::new()));
                     }
@@ -483,7 +484,7 @@ impl Expression<'_, Completed> {
             0 => String::new(),
             n if n > SHOWN => format!(
                 "write the selectors scoped: {} (and {} more)",
-                wanted[..SHOWN].join(", "),
+                wanted.get(..SHOWN).unwrap_or_default().join(", "),
                 n - SHOWN
             ),
             _ => format!("write the selectors scoped: {}", wanted.join(", ")),

@@ -23,8 +23,13 @@ pub(super) fn mask_regex_matchers<'t>(text: &'t str, tokens: &[Token]) -> Cow<'t
             token::T_NEQ_REGEX => b"!=",
             _ => continue,
         };
-        masked.get_or_insert_with(|| text.as_bytes().to_vec())[op.start..op.end]
-            .copy_from_slice(replacement);
+        let bytes = masked.get_or_insert_with(|| text.as_bytes().to_vec());
+        if let Some(operator) = bytes.get_mut(op.start..op.end) {
+            // Both operators are two bytes, as their replacements.
+            if operator.len() == replacement.len() {
+                operator.copy_from_slice(replacement);
+            }
+        }
     }
     match masked {
         // Only ASCII bytes were swapped for ASCII bytes.
@@ -54,7 +59,12 @@ pub(super) fn check_masked_regexes(
         let regex = item
             .op
             .is_some_and(|op| matches!(op.id, token::T_EQL_REGEX | token::T_NEQ_REGEX));
-        let matcher = &selectors[*s].matchers.matchers[*m];
+        let Some(matcher) = selectors
+            .get(*s)
+            .and_then(|vs| vs.matchers.matchers.get(*m))
+        else {
+            continue;
+        };
         if regex && matcher.name != label {
             if let Err(why) = regex_syntax_check(&matcher.value) {
                 return Err(ParseRefusal::Syntax(format!(
@@ -533,8 +543,8 @@ pub(super) fn literal_braces(re: &str) -> String {
     let bytes = re.as_bytes();
     let mut out = String::with_capacity(re.len() + 4);
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    while let Some(&b) = bytes.get(i) {
+        match b {
             b'\\' => {
                 // An escape and what it escapes, untouched.
                 let next = re[i + 1..].chars().next().map_or(0, char::len_utf8);
@@ -542,7 +552,9 @@ pub(super) fn literal_braces(re: &str) -> String {
                 i += 1 + next;
                 continue;
             }
-            b'{' if !opens_repetition(&bytes[i + 1..]) => out.push_str("\\{"),
+            b'{' if !opens_repetition(bytes.get(i + 1..).unwrap_or_default()) => {
+                out.push_str("\\{")
+            }
             _ => {
                 let len = re[i..].chars().next().map_or(1, char::len_utf8);
                 out.push_str(&re[i..i + len]);
@@ -565,7 +577,7 @@ fn opens_repetition(rest: &[u8]) -> bool {
     match rest.get(n) {
         Some(b'}') => true,
         Some(b',') => {
-            let m = digits(&rest[n + 1..]);
+            let m = digits(rest.get(n + 1..).unwrap_or_default());
             rest.get(n + 1 + m) == Some(&b'}')
         }
         _ => false,

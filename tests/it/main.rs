@@ -8,6 +8,15 @@
 //! file's tests; `make e2e-tests` selects Kubewarden's engine with `--ignored` and the
 //! module filters `kwctl:: policy_server:: registry::`.
 
+// The package's [lints] keep the policy from panicking; a test's helpers should fail
+// loudly instead.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 mod amtool_oracle;
