@@ -220,7 +220,27 @@ impl drift::Catalog for Settings {
 }
 
 impl Validatable for Settings {
+    /// One function per group of the README's settings table, in its order.
     fn validate(&self) -> Result<(), String> {
+        let problems = [
+            self.scoping_problems(),
+            self.drift_problems(),
+            self.tenancy_problems(),
+            self.webhook_problems(),
+            self.interval_problems(),
+        ]
+        .concat();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+}
+
+impl Settings {
+    /// Scoping: `namespaceLabel`, `onConflict`, `exemptNamespaces`, `prometheusFeatures`.
+    fn scoping_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if let Err(why) = check_label_name(&self.namespace_label) {
             problems.push(format!("namespaceLabel: {why}"));
@@ -233,42 +253,17 @@ impl Validatable for Settings {
                 ));
             }
         }
-        match regex::Regex::new(&self.tenant_pattern) {
-            Ok(re) if re.capture_names().any(|n| n == Some("user")) => {}
-            Ok(_) => problems.push(format!(
-                "tenantPattern: {:?} has no named group `user`, e.g. (?P<user>[a-z0-9-]+)",
-                self.tenant_pattern
-            )),
-            Err(e) => problems.push(format!("tenantPattern: not a regular expression: {e}")),
-        }
-        problems.extend(self.tenancy_problems());
-        if let Err(why) = webhook_url::check_template(&self.webhook_url_template) {
-            problems.push(format!("webhookUrlTemplate: {why}"));
-        }
-        if self.cluster_domain.is_empty() {
-            problems.push(
-                "clusterDomain is required: the cluster's apps domain, e.g. apps.cluster-abc.example.com"
-                    .to_owned(),
-            );
-        } else if !is_dns_name(&self.cluster_domain) {
-            problems.push(format!(
-                "clusterDomain: {:?} is not a DNS name (lowercase labels of letters, digits and '-', joined by '.')",
-                self.cluster_domain
-            ));
-        }
-        for (i, prefix) in self.allowed_webhook_urls.iter().enumerate() {
-            if let Err(why) = webhook_url::check_allowed_prefix(prefix) {
-                problems.push(format!("allowedWebhookUrls[{i}]: {why}"));
+        for (i, name) in self.prometheus_features.iter().enumerate() {
+            if let Err(why) = Features::from_names(std::slice::from_ref(name)) {
+                problems.push(format!("prometheusFeatures[{i}]: {why}"));
             }
         }
-        for (i, name) in self.allowed_receiver_integrations.iter().enumerate() {
-            if name == "webhookConfigs" || !name.ends_with("Configs") {
-                problems.push(format!(
-                    "allowedReceiverIntegrations[{i}]: {name:?} is not another receiver integration field (e.g. \"emailConfigs\", \"slackConfigs\")"
-                ));
-            }
-        }
-        problems.extend(self.interval_problems());
+        problems
+    }
+
+    /// Drift alerts: `driftMetrics`, `defaultFor`, `minFor`, `defaultLabels`.
+    fn drift_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
         for (name, entry) in &self.drift_metrics {
             if let Err(why) = check_metric_name(name) {
                 problems.push(format!("driftMetrics: {why}"));
@@ -308,21 +303,43 @@ impl Validatable for Settings {
                 problems.push(format!("defaultLabels.{name}: the value is empty"));
             }
         }
-        for (i, name) in self.prometheus_features.iter().enumerate() {
-            if let Err(why) = Features::from_names(std::slice::from_ref(name)) {
-                problems.push(format!("prometheusFeatures[{i}]: {why}"));
+        problems
+    }
+
+    /// Webhooks: `webhookUrlTemplate`, `clusterDomain`, `allowedWebhookUrls`,
+    /// `allowedReceiverIntegrations` (the others are booleans and enums serde checks).
+    fn webhook_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(why) = webhook_url::check_template(&self.webhook_url_template) {
+            problems.push(format!("webhookUrlTemplate: {why}"));
+        }
+        if self.cluster_domain.is_empty() {
+            problems.push(
+                "clusterDomain is required: the cluster's apps domain, e.g. apps.cluster-abc.example.com"
+                    .to_owned(),
+            );
+        } else if !is_dns_name(&self.cluster_domain) {
+            problems.push(format!(
+                "clusterDomain: {:?} is not a DNS name (lowercase labels of letters, digits and '-', joined by '.')",
+                self.cluster_domain
+            ));
+        }
+        for (i, prefix) in self.allowed_webhook_urls.iter().enumerate() {
+            if let Err(why) = webhook_url::check_allowed_prefix(prefix) {
+                problems.push(format!("allowedWebhookUrls[{i}]: {why}"));
             }
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("; "))
+        for (i, name) in self.allowed_receiver_integrations.iter().enumerate() {
+            if name == "webhookConfigs" || !name.ends_with("Configs") {
+                problems.push(format!(
+                    "allowedReceiverIntegrations[{i}]: {name:?} is not another receiver integration field (e.g. \"emailConfigs\", \"slackConfigs\")"
+                ));
+            }
         }
+        problems
     }
-}
 
-impl Settings {
-    /// `repeatInterval`, `minRepeatInterval`, `minGroupInterval`: the minimums are
+    /// Routes: `repeatInterval`, `minRepeatInterval`, `minGroupInterval`: the minimums are
     /// positive durations, and the interval the policy writes meets its own minimum (a
     /// setting must not write the storm the policy refuses).
     fn interval_problems(&self) -> Vec<String> {
@@ -358,9 +375,17 @@ impl Settings {
         problems
     }
 
-    /// `tenantFrom`, `tenantKey` and `listenerService`.
+    /// Tenancy: `tenantFrom`, `tenantKey`, `tenantPattern` and `listenerService`.
     fn tenancy_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        match regex::Regex::new(&self.tenant_pattern) {
+            Ok(re) if re.capture_names().any(|n| n == Some("user")) => {}
+            Ok(_) => problems.push(format!(
+                "tenantPattern: {:?} has no named group `user`, e.g. (?P<user>[a-z0-9-]+)",
+                self.tenant_pattern
+            )),
+            Err(e) => problems.push(format!("tenantPattern: not a regular expression: {e}")),
+        }
         match (self.tenant_from, self.tenant_key.is_empty()) {
             (TenantFrom::NamespaceName, true) => {}
             (TenantFrom::NamespaceName, false) => problems.push(format!(
