@@ -1078,31 +1078,25 @@ mod tests {
         assert!(regex_refusal(&big).is_some_and(|w| w.contains("expression too large")));
     }
 
+    /// What these cost (nothing is compiled or translated) is the benchmark's to show;
+    /// here, that they are judged and scoped.
     #[test]
-    fn case_folded_unicode_regexes_cost_little() {
+    fn case_folded_unicode_regexes_are_judged_without_compiling() {
         let one = r#"x{a=~"(?i)\\p{Any}"}"#;
         // Groups of 25 keep the depth bound low; the whole is just under 16 KiB.
         let group = format!("({})", vec![one; 25].join(" or "));
         let text = vec![group.as_str(); MAX_EXPR_BYTES / (group.len() + 4)].join(" or ");
         assert!(text.len() > 15_000, "{}", text.len());
-        let started = std::time::Instant::now();
         let parsed = Expression::parse(&text, scope(OnConflict::Reject));
         assert!(parsed.is_ok(), "{:?}", parsed.err());
-        assert!(
-            started.elapsed() < std::time::Duration::from_millis(500),
-            "{:?}",
-            started.elapsed()
-        );
         // Long regexes: 15 matchers of 80 `(?i)\p{Any}` each.
         let one = format!("x{{a=~\"{}\"}}", r"(?i)\\p{Any}".repeat(80));
         let text = vec![one.as_str(); 15].join(" or ");
-        let started = std::time::Instant::now();
         let e = Expression::parse(&text, scope(OnConflict::Reject)).unwrap();
-        e.scope().unwrap().no_completion().rewrite().unwrap();
-        assert!(
-            started.elapsed() < std::time::Duration::from_millis(500),
-            "{:?}",
-            started.elapsed()
+        let stored = e.scope().unwrap().no_completion().rewrite().unwrap();
+        assert_eq!(
+            stored.text.matches(r#"{namespace="user1-test", a=~"#).count(),
+            15
         );
     }
 }
