@@ -3,8 +3,9 @@
 //! the tool builds for every fixture object, with the fixture's settings and, for the
 //! context-aware cases, the same recorded cluster answers.
 //!
-//! Needs the pre-initialised release module: `POLICY_WASM=/path/policy.wasm`. Without it
-//! the test says so and checks nothing.
+//! Runs on the module the policy's own tests run on: `POLICY_WASM` (what `make test`
+//! sets), else the release build in the target directory; without either it fails,
+//! saying how to build one, rather than pass having checked nothing.
 
 use std::path::{Path, PathBuf};
 
@@ -98,11 +99,13 @@ fn compare(
 
 #[test]
 fn the_tool_answers_as_the_wasm_does_on_every_fixture() {
-    let Some(wasm) = std::env::var_os("POLICY_WASM") else {
-        eprintln!("POLICY_WASM is not set: native/.wasm equality not checked");
-        return;
-    };
-    let policy = Policy::load(Path::new(&wasm)).expect("load POLICY_WASM");
+    let wasm = policy_runner::default_policy_wasm();
+    assert!(
+        wasm.exists(),
+        "{} is missing: `make policy.wasm` builds it (or set POLICY_WASM)",
+        wasm.display()
+    );
+    let policy = Policy::load(&wasm).expect("load the policy module");
     let workshop = read_json(&root().join("tests/fixtures/settings/workshop.json"));
     let mut overwrite = workshop.clone();
     overwrite["onConflict"] = json!("overwrite");
