@@ -6,7 +6,7 @@ use promql_parser::label::Matcher;
 use promql_parser::parser::token::{self, TokenId};
 use promql_parser::parser::{Expr, VectorSelector};
 
-use super::lex::Token;
+use super::lex::{is_aggregation, Token};
 use super::walk::walk;
 
 /// Every matcher in braces, in text order, matched to the tree's matchers in walk order:
@@ -196,27 +196,6 @@ fn can_name_metric(id: TokenId) -> bool {
     )
 }
 
-/// Aggregation keywords (`sum by (a) (x)` aggregates; `sum` alone is a metric).
-fn is_aggregation(id: TokenId) -> bool {
-    matches!(
-        id,
-        token::T_AVG
-            | token::T_BOTTOMK
-            | token::T_COUNT
-            | token::T_COUNT_VALUES
-            | token::T_GROUP
-            | token::T_MAX
-            | token::T_MIN
-            | token::T_QUANTILE
-            | token::T_STDDEV
-            | token::T_STDVAR
-            | token::T_SUM
-            | token::T_TOPK
-            | token::T_LIMITK
-            | token::T_LIMIT_RATIO
-    )
-}
-
 /// The matchers in the braces opening at `tokens[at]` (`open`), and the index after `}`.
 fn braces_at(tokens: &[Token], at: usize, open: Token) -> (Braces, usize) {
     let mut items = Vec::new();
@@ -254,14 +233,7 @@ fn braces_at(tokens: &[Token], at: usize, open: Token) -> (Braces, usize) {
     }
     close(&mut current, separator);
     let end = tokens.get(i).map_or(open.end, |t| t.end);
-    (
-        Braces {
-            open,
-            items,
-            end,
-        },
-        i + 1,
-    )
+    (Braces { open, items, end }, i + 1)
 }
 
 /// The tree's selectors (matrix selectors' too), in text order.

@@ -36,7 +36,7 @@ use promql_parser::parser::{self, Expr};
 use promql_parser::util::{parse_duration, parse_str_radix};
 
 use crate::promql::bounds::{ParseRefusal, MAX_TREE_DEPTH};
-use crate::promql::lex::Token;
+use crate::promql::lex::{is_2_42_aggregation, is_binary_operator, Token};
 use crate::promql::walk::walk;
 
 /// The Prometheus whose grammar is the judge, as messages name it.
@@ -75,7 +75,10 @@ impl Feature {
     ];
 
     pub fn name(self) -> &'static str {
-        FEATURE_NAMES.get(self as usize).copied().unwrap_or_default()
+        FEATURE_NAMES
+            .get(self as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     pub fn from_name(name: &str) -> Option<Feature> {
@@ -294,24 +297,6 @@ fn tree_problem(node: &Expr, features: Features) -> Result<(), ParseRefusal> {
     }
 }
 
-fn is_2_42_aggregation(id: TokenId) -> bool {
-    matches!(
-        id,
-        token::T_AVG
-            | token::T_BOTTOMK
-            | token::T_COUNT
-            | token::T_COUNT_VALUES
-            | token::T_GROUP
-            | token::T_MAX
-            | token::T_MIN
-            | token::T_QUANTILE
-            | token::T_STDDEV
-            | token::T_STDVAR
-            | token::T_SUM
-            | token::T_TOPK
-    )
-}
-
 fn check_function(name: &str, features: Features) -> Result<(), ParseRefusal> {
     if FUNCTIONS_2_42.contains(&name) {
         Ok(())
@@ -401,42 +386,27 @@ fn check_white_space(text: &str, tokens: &[Token]) -> Result<(), ParseRefusal> {
 
 /// Tokens that end an operand: after one, `offset` is the modifier and `+` is binary.
 fn ends_operand(id: TokenId) -> bool {
-    !matches!(
-        id,
-        token::T_ADD
-            | token::T_SUB
-            | token::T_MUL
-            | token::T_DIV
-            | token::T_MOD
-            | token::T_POW
-            | token::T_ATAN2
-            | token::T_EQLC
-            | token::T_NEQ
-            | token::T_LSS
-            | token::T_LTE
-            | token::T_GTR
-            | token::T_GTE
-            | token::T_LAND
-            | token::T_LOR
-            | token::T_LUNLESS
-            | token::T_BOOL
-            | token::T_LEFT_PAREN
-            | token::T_LEFT_BRACE
-            | token::T_LEFT_BRACKET
-            | token::T_COMMA
-            | token::T_COLON
-            | token::T_AT
-            | token::T_OFFSET
-            | token::T_EQL
-            | token::T_EQL_REGEX
-            | token::T_NEQ_REGEX
-            | token::T_GROUP_LEFT
-            | token::T_GROUP_RIGHT
-            | token::T_ON
-            | token::T_IGNORING
-            | token::T_BY
-            | token::T_WITHOUT
-    )
+    !is_binary_operator(id)
+        && !matches!(
+            id,
+            token::T_BOOL
+                | token::T_LEFT_PAREN
+                | token::T_LEFT_BRACE
+                | token::T_LEFT_BRACKET
+                | token::T_COMMA
+                | token::T_COLON
+                | token::T_AT
+                | token::T_OFFSET
+                | token::T_EQL
+                | token::T_EQL_REGEX
+                | token::T_NEQ_REGEX
+                | token::T_GROUP_LEFT
+                | token::T_GROUP_RIGHT
+                | token::T_ON
+                | token::T_IGNORING
+                | token::T_BY
+                | token::T_WITHOUT
+        )
 }
 
 /// Whether the `offset` at `i` is the modifier (not a metric named `offset`): it follows

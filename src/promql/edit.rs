@@ -1095,7 +1095,10 @@ mod tests {
         let e = Expression::parse(&text, scope(OnConflict::Reject)).unwrap();
         let stored = e.scope().unwrap().no_completion().rewrite().unwrap();
         assert_eq!(
-            stored.text.matches(r#"{namespace="user1-test", a=~"#).count(),
+            stored
+                .text
+                .matches(r#"{namespace="user1-test", a=~"#)
+                .count(),
             15
         );
     }

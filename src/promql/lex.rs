@@ -73,6 +73,11 @@ pub fn depth_bound(tokens: &[Token]) -> usize {
 }
 
 fn is_nesting_operator(id: TokenId) -> bool {
+    is_binary_operator(id) || id == token::T_LEFT_BRACKET
+}
+
+/// PromQL's binary operators: arithmetic, comparison and set operators.
+pub fn is_binary_operator(id: TokenId) -> bool {
     matches!(
         id,
         token::T_ADD
@@ -91,6 +96,30 @@ fn is_nesting_operator(id: TokenId) -> bool {
             | token::T_LAND
             | token::T_LOR
             | token::T_LUNLESS
-            | token::T_LEFT_BRACKET
+    )
+}
+
+/// Aggregation keywords, `limitk` and `limit_ratio` among them (`sum by (a) (x)`
+/// aggregates; `sum` alone is a metric).
+pub fn is_aggregation(id: TokenId) -> bool {
+    is_2_42_aggregation(id) || matches!(id, token::T_LIMITK | token::T_LIMIT_RATIO)
+}
+
+/// The aggregations Prometheus 2.42 has without a feature flag.
+pub fn is_2_42_aggregation(id: TokenId) -> bool {
+    matches!(
+        id,
+        token::T_AVG
+            | token::T_BOTTOMK
+            | token::T_COUNT
+            | token::T_COUNT_VALUES
+            | token::T_GROUP
+            | token::T_MAX
+            | token::T_MIN
+            | token::T_QUANTILE
+            | token::T_STDDEV
+            | token::T_STDVAR
+            | token::T_SUM
+            | token::T_TOPK
     )
 }

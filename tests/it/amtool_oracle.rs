@@ -8,7 +8,9 @@ use crate::common::operator::operator_config;
 use crate::common::*;
 use serde_json::{json, Value};
 
-fn amtool_check(config: &Value, label: &str) -> (bool, String) {
+/// `config` written where amtool can read it (a directory per `label`), once amtool is
+/// known to be on PATH.
+fn config_file(config: &Value, label: &str) -> std::path::PathBuf {
     let found = Command::new("amtool").arg("--version").output();
     assert!(
         found.map(|o| o.status.success()).unwrap_or(false),
@@ -21,6 +23,11 @@ fn amtool_check(config: &Value, label: &str) -> (bool, String) {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("alertmanager.yaml");
     std::fs::write(&path, serde_json::to_vec_pretty(config).unwrap()).unwrap();
+    path
+}
+
+fn amtool_check(config: &Value, label: &str) -> (bool, String) {
+    let path = config_file(config, label);
     let out = Command::new("amtool")
         .arg("check-config")
         .arg(&path)
@@ -205,13 +212,7 @@ fn every_admitted_generated_alertmanagerconfig_passes_amtool() {
 
 /// The receivers `amtool config routes test` says an alert with `labels` reaches.
 fn amtool_routes(config: &Value, label: &str, labels: &[&str]) -> Vec<String> {
-    let dir = std::env::temp_dir().join(format!(
-        "tenant-alerting-policy-{}-am-{label}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("alertmanager.yaml");
-    std::fs::write(&path, serde_json::to_vec_pretty(config).unwrap()).unwrap();
+    let path = config_file(config, label);
     let out = Command::new("amtool")
         .args(["config", "routes", "test", "--config.file"])
         .arg(&path)
