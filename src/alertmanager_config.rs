@@ -1022,7 +1022,7 @@ mod tests {
     fn requester_tenancy() -> Settings {
         Settings {
             tenant_from: TenantFrom::NamespaceAnnotation,
-            tenant_key: "openshift.io/requester".to_owned(),
+            tenant_key: Some("openshift.io/requester".to_owned()),
             listener_service: Some(crate::settings::ListenerService {
                 namespace: "{user}-toolings".to_owned(),
                 name: "el-ct-listener".to_owned(),

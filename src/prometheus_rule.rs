@@ -88,8 +88,9 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
         },
         settings,
         // Parsed once per object, not per rule (settings validation already checked it).
-        min_for: Some(settings.min_for.as_str())
-            .filter(|text| !text.is_empty())
+        min_for: settings
+            .min_for
+            .as_deref()
             .and_then(|text| durations::parse_millis(text).ok()),
         regex_bytes: Cell::new(0),
         tokens: Cell::new(0),

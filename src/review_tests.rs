@@ -521,7 +521,7 @@ fn assert_storm_protected(written: &Value, object: &Value, settings: &Settings) 
             );
         }
     }
-    if !settings.repeat_interval.is_empty() {
+    if settings.repeat_interval.is_some() {
         let repeat = &object["spec"]["route"]["repeatInterval"];
         assert!(
             repeat.as_str().is_some_and(|s| !s.is_empty()),
@@ -2874,7 +2874,7 @@ mod storm {
         // The default is never below the minimum it enforces.
         let s = Settings::default();
         let millis = |t: &str| crate::durations::parse_millis(t).unwrap();
-        assert!(millis(&s.repeat_interval) >= millis(&s.min_repeat_interval));
+        assert!(millis(s.repeat_interval.as_deref().unwrap_or_default()) >= millis(&s.min_repeat_interval));
     }
 
     #[test]

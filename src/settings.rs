@@ -105,7 +105,8 @@ pub struct Settings {
     /// access) or an annotation or label on the Namespace object.
     pub tenant_from: TenantFrom,
     /// The annotation or label key for `namespaceAnnotation` / `namespaceLabel`.
-    pub tenant_key: String,
+    #[serde(deserialize_with = "empty_is_none")]
+    pub tenant_key: Option<String>,
     /// Regular expression with a named group `user` that derives the tenant from the
     /// namespace of an AlertmanagerConfig (`tenantFrom: namespaceName`).
     pub tenant_pattern: String,
@@ -131,7 +132,8 @@ pub struct Settings {
     /// Set on webhooks that do not say; `null` leaves them alone.
     pub send_resolved: Option<bool>,
     /// Set on a top route that has none; `""` leaves it alone.
-    pub repeat_interval: String,
+    #[serde(deserialize_with = "empty_is_none")]
+    pub repeat_interval: Option<String>,
     /// Shortest `repeatInterval` accepted on any route, nested ones included.
     pub min_repeat_interval: String,
     /// Shortest `groupInterval` accepted on any route, nested ones included.
@@ -142,9 +144,11 @@ pub struct Settings {
     /// Catalog entries added to or overriding the built-in ones; `null` removes one.
     pub drift_metrics: BTreeMap<String, Option<DriftMetric>>,
     /// `for` set on alerting rules that have none; `""` leaves them alone.
-    pub default_for: String,
+    #[serde(deserialize_with = "empty_is_none")]
+    pub default_for: Option<String>,
     /// Shortest `for` accepted on an alerting rule; `""` accepts any.
-    pub min_for: String,
+    #[serde(deserialize_with = "empty_is_none")]
+    pub min_for: Option<String>,
     /// Labels added to alerting rules that lack them; existing values are kept.
     pub default_labels: BTreeMap<String, String>,
 
@@ -154,6 +158,12 @@ pub struct Settings {
     pub prometheus_features: Vec<String>,
 }
 
+/// `""` (or `null`) leaves a setting unset: the README's "`\"\"` disables".
+fn empty_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    Ok(text.filter(|t| !t.is_empty()))
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -161,7 +171,7 @@ impl Default for Settings {
             on_conflict: OnConflict::Reject,
             exempt_namespaces: Vec::new(),
             tenant_from: TenantFrom::NamespaceName,
-            tenant_key: String::new(),
+            tenant_key: None,
             tenant_pattern: DEFAULT_TENANT_PATTERN.to_owned(),
             listener_service: None,
             webhook_url_template: DEFAULT_WEBHOOK_URL_TEMPLATE.to_owned(),
@@ -172,13 +182,13 @@ impl Default for Settings {
             allow_webhook_tls_overrides: false,
             allowed_receiver_integrations: Vec::new(),
             send_resolved: Some(false),
-            repeat_interval: DEFAULT_REPEAT_INTERVAL.to_owned(),
+            repeat_interval: Some(DEFAULT_REPEAT_INTERVAL.to_owned()),
             min_repeat_interval: DEFAULT_MIN_REPEAT_INTERVAL.to_owned(),
             min_group_interval: DEFAULT_MIN_GROUP_INTERVAL.to_owned(),
             on_short_interval: OnShortInterval::Reject,
             drift_metrics: BTreeMap::new(),
-            default_for: DEFAULT_FOR.to_owned(),
-            min_for: DEFAULT_MIN_FOR.to_owned(),
+            default_for: Some(DEFAULT_FOR.to_owned()),
+            min_for: Some(DEFAULT_MIN_FOR.to_owned()),
             default_labels: BTreeMap::from([("severity".to_owned(), "warning".to_owned())]),
             prometheus_features: Vec::new(),
         }
@@ -277,7 +287,7 @@ impl Settings {
             ("minFor", &self.min_for, None),
         ];
         for (field, text, millis) in durations.iter_mut() {
-            if !text.is_empty() {
+            if let Some(text) = text {
                 match durations::parse_millis(text) {
                     Ok(ms) => *millis = Some(ms),
                     Err(why) => problems.push(format!("{field}: {why}, or \"\" to disable")),
@@ -288,7 +298,8 @@ impl Settings {
             if default_for < min_for {
                 problems.push(format!(
                     "defaultFor {:?} is shorter than minFor {:?}: rules given the default would be rejected",
-                    self.default_for, self.min_for
+                    self.default_for.as_deref().unwrap_or_default(),
+                    self.min_for.as_deref().unwrap_or_default()
                 ));
             }
         }
@@ -359,15 +370,15 @@ impl Settings {
         };
         let min_repeat = positive("minRepeatInterval", &self.min_repeat_interval);
         positive("minGroupInterval", &self.min_group_interval);
-        if !self.repeat_interval.is_empty() {
+        if let Some(repeat_interval) = &self.repeat_interval {
             if let (Some(repeat), Some(min)) = (
-                positive("repeatInterval", &self.repeat_interval),
+                positive("repeatInterval", repeat_interval),
                 min_repeat,
             ) {
                 if repeat < min {
                     problems.push(format!(
                         "repeatInterval: {:?} is shorter than minRepeatInterval {:?}; the policy would write what it refuses (e.g. \"12h\")",
-                        self.repeat_interval, self.min_repeat_interval
+                        repeat_interval, self.min_repeat_interval
                     ));
                 }
             }
@@ -386,13 +397,12 @@ impl Settings {
             )),
             Err(e) => problems.push(format!("tenantPattern: not a regular expression: {e}")),
         }
-        match (self.tenant_from, self.tenant_key.is_empty()) {
-            (TenantFrom::NamespaceName, true) => {}
-            (TenantFrom::NamespaceName, false) => problems.push(format!(
-                "tenantKey {:?} is only read with tenantFrom namespaceAnnotation or namespaceLabel; remove it or set tenantFrom",
-                self.tenant_key
+        match (self.tenant_from, &self.tenant_key) {
+            (TenantFrom::NamespaceName, None) => {}
+            (TenantFrom::NamespaceName, Some(key)) => problems.push(format!(
+                "tenantKey {key:?} is only read with tenantFrom namespaceAnnotation or namespaceLabel; remove it or set tenantFrom"
             )),
-            (from, true) => problems.push(format!(
+            (from, None) => problems.push(format!(
                 "tenantKey is required with tenantFrom {}: the Namespace {} that holds the tenant's user name, e.g. {}",
                 serde_json::to_string(&from).unwrap_or_default(),
                 from.key_kind(),
@@ -402,8 +412,8 @@ impl Settings {
                     "\"tenant\""
                 }
             )),
-            (_, false) => {
-                if let Err(why) = check_qualified_name(&self.tenant_key) {
+            (_, Some(key)) => {
+                if let Err(why) = check_qualified_name(key) {
                     problems.push(format!("tenantKey: {why}"));
                 }
             }
@@ -557,7 +567,7 @@ mod tests {
         assert_eq!(s.on_conflict, OnConflict::Reject);
         assert_eq!(s.on_foreign_listener, OnForeignListener::Rewrite);
         assert_eq!(s.send_resolved, Some(false));
-        assert_eq!(s.repeat_interval, "12h");
+        assert_eq!(s.repeat_interval.as_deref(), Some("12h"));
         assert!(!s.allow_url_secret);
         // Everything but the cluster domain has a default.
         assert!(s
@@ -813,5 +823,24 @@ mod tests {
         )
         .validate()
         .is_ok());
+    }
+
+    #[test]
+    fn an_empty_string_or_null_leaves_a_setting_unset() {
+        for unset in [json!(""), json!(null)] {
+            let s: Settings = serde_json::from_value(json!({
+                "defaultFor": unset, "minFor": unset, "repeatInterval": unset, "tenantKey": unset,
+            }))
+            .unwrap();
+            assert_eq!(
+                (s.default_for, s.min_for, s.repeat_interval, s.tenant_key),
+                (None, None, None, None),
+                "{unset}"
+            );
+        }
+        let s: Settings = serde_json::from_value(json!({})).unwrap();
+        assert_eq!(s.default_for.as_deref(), Some("10m"));
+        assert_eq!(s.min_for.as_deref(), Some("1m"));
+        assert_eq!(s.tenant_key, None);
     }
 }

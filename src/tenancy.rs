@@ -17,7 +17,7 @@ pub fn tenant_of(
     settings: &Settings,
     cluster: &dyn Cluster,
 ) -> Result<String, String> {
-    let key = &settings.tenant_key;
+    let key = settings.tenant_key.as_deref().unwrap_or_default();
     let from = settings.tenant_from;
     // `source`: the annotation or label the user came from, `None` for the name; only
     // spelled out when the user is refused.
@@ -35,7 +35,7 @@ pub fn tenant_of(
             } else {
                 meta.labels
             };
-            let user = values.get(key.as_str()).cloned().ok_or_else(|| {
+            let user = values.get(key).cloned().ok_or_else(|| {
                 format!(
                     "Namespace {namespace:?} has no {} {key:?}, so it has no tenant whose EventListener could receive these alerts",
                     from.key_kind()
@@ -76,7 +76,7 @@ pub fn require_same_tenant(
         Ok(owner) => Err(format!(
             "the EventListener's namespace {listener_namespace:?} belongs to tenant {owner:?} (the {} {:?}), not to {user:?}: alerts sent there would start a pipeline {owner:?} runs; ask the cluster admin to give {listener_namespace:?} to {user:?}",
             settings.tenant_from.key_kind(),
-            settings.tenant_key
+            settings.tenant_key.as_deref().unwrap_or_default()
         )),
         Err(why) => Err(format!(
             "cannot tell whose the EventListener's namespace {listener_namespace:?} is: {why}"
@@ -212,7 +212,7 @@ mod tests {
     fn by_annotation() -> Settings {
         Settings {
             tenant_from: TenantFrom::NamespaceAnnotation,
-            tenant_key: "openshift.io/requester".to_owned(),
+            tenant_key: Some("openshift.io/requester".to_owned()),
             ..Settings::default()
         }
     }
@@ -249,7 +249,7 @@ mod tests {
     fn label_tenancy_reads_labels_not_annotations() {
         let settings = Settings {
             tenant_from: TenantFrom::NamespaceLabel,
-            tenant_key: "tenant".to_owned(),
+            tenant_key: Some("tenant".to_owned()),
             ..Settings::default()
         };
         let meta = NamespaceMeta {

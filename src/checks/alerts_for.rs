@@ -26,16 +26,10 @@ pub fn review_for(
     for field in ["keep_firing_for", "for"] {
         match rule.get(field) {
             None | Some(Value::Null) => {
-                if field == "for" && !settings.default_for.is_empty() {
-                    findings.change(
-                        &CHECK,
-                        at.path("for"),
-                        format!("set to {:?}", settings.default_for),
-                    );
-                    rule.insert(
-                        "for".to_owned(),
-                        Value::String(settings.default_for.clone()),
-                    );
+                let default_for = settings.default_for.as_ref().filter(|_| field == "for");
+                if let Some(default_for) = default_for {
+                    findings.change(&CHECK, at.path("for"), format!("set to {default_for:?}"));
+                    rule.insert("for".to_owned(), Value::String(default_for.clone()));
                 }
             }
             Some(Value::String(text)) => match durations::parse_millis(text) {
@@ -47,7 +41,7 @@ pub fn review_for(
                             at.at(field),
                             format!(
                                 "{text:?} is shorter than the minimum {:?}; a drift alert this quick flaps with every scrape",
-                                settings.min_for
+                                settings.min_for.as_deref().unwrap_or_default()
                             ),
                         );
                     }

@@ -21,22 +21,18 @@ pub fn default_repeat_interval(
     settings: &Settings,
     findings: &mut Findings,
 ) {
-    match route.get("repeatInterval") {
-        None | Some(Value::Null) if !settings.repeat_interval.is_empty() => {
-            findings.change(
-                &CHECK,
-                "spec.route.repeatInterval",
-                format!(
-                    "set to {:?} (Alertmanager's 4h default would start a retraining run every 4 hours while drift persists)",
-                    settings.repeat_interval
-                ),
-            );
-            route.insert(
-                "repeatInterval".to_owned(),
-                Value::String(settings.repeat_interval.clone()),
-            );
-        }
-        _ => {}
+    let Some(interval) = &settings.repeat_interval else {
+        return;
+    };
+    if matches!(route.get("repeatInterval"), None | Some(Value::Null)) {
+        findings.change(
+            &CHECK,
+            "spec.route.repeatInterval",
+            format!(
+                "set to {interval:?} (Alertmanager's 4h default would start a retraining run every 4 hours while drift persists)"
+            ),
+        );
+        route.insert("repeatInterval".to_owned(), Value::String(interval.clone()));
     }
 }
 
