@@ -2874,7 +2874,10 @@ mod storm {
         // The default is never below the minimum it enforces.
         let s = Settings::default();
         let millis = |t: &str| crate::durations::parse_millis(t).unwrap();
-        assert!(millis(s.repeat_interval.as_deref().unwrap_or_default()) >= millis(&s.min_repeat_interval));
+        assert!(
+            millis(s.repeat_interval.as_deref().unwrap_or_default())
+                >= millis(&s.min_repeat_interval)
+        );
     }
 
     #[test]

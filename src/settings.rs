@@ -371,10 +371,9 @@ impl Settings {
         let min_repeat = positive("minRepeatInterval", &self.min_repeat_interval);
         positive("minGroupInterval", &self.min_group_interval);
         if let Some(repeat_interval) = &self.repeat_interval {
-            if let (Some(repeat), Some(min)) = (
-                positive("repeatInterval", repeat_interval),
-                min_repeat,
-            ) {
+            if let (Some(repeat), Some(min)) =
+                (positive("repeatInterval", repeat_interval), min_repeat)
+            {
                 if repeat < min {
                     problems.push(format!(
                         "repeatInterval: {:?} is shorter than minRepeatInterval {:?}; the policy would write what it refuses (e.g. \"12h\")",
