@@ -5,7 +5,13 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
 WASM_TARGET := wasm32-wasip1
-RELEASE_WASM := target/$(WASM_TARGET)/release/tenant_alerting_policy.wasm
+# Cargo's output directory: ./target, or CARGO_TARGET_DIR when set (as cargo reads it).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+RELEASE_WASM := $(TARGET_DIR)/$(WASM_TARGET)/release/tenant_alerting_policy.wasm
+PREINIT := $(TARGET_DIR)/debug/preinit
+PREINIT_SOURCES := $(shell find tools/preinit/src -name '*.rs') tools/preinit/Cargo.toml
+# Kubewarden's CLI (annotate, scaffold); the tests read the same variable.
+KWCTL ?= kwctl
 EXAMPLE_SETTINGS := tests/fixtures/settings/workshop.json
 EXAMPLES := $(sort $(wildcard tests/fixtures/requests/*.json))
 CONTEXT_AWARE_EXAMPLES := $(sort $(patsubst %/,%,$(dir $(wildcard tests/fixtures/context-aware/*/request.json))))
@@ -13,7 +19,11 @@ SOURCES := $(shell find src tools/floor-policy/src -name '*.rs') Cargo.toml Carg
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 
-.PHONY: deps host cli examples test e2e-tests lint fmt fmt-check bench fuzz clean
+.PHONY: deps host e2e-host cli examples test e2e-tests lint fmt fmt-check bench fuzz clean
+
+# A recipe that fails leaves no half-written target behind (policy.wasm,
+# annotated-policy.wasm), so the next `make` does not take it for a finished one.
+.DELETE_ON_ERROR:
 
 deps:
 	./scripts/install-deps
@@ -22,31 +32,76 @@ deps:
 $(RELEASE_WASM): $(SOURCES)
 	cargo build --locked --release --target $(WASM_TARGET) -p tenant-alerting-policy -p floor-policy
 
-# The host side (runner, preinit) and every test target, in one cargo invocation: its
-# features unify as `cargo test --workspace` unifies them, so the test run reuses every
-# artifact and wasmtime is compiled once. Cargo does nothing when all is up to date.
+# The host tools (debug profile), built by one cargo invocation per entry point. Cargo
+# unifies a dependency's features over the packages (and, once a test target is among the
+# targets, the dev-dependencies) that one invocation selects, and the same crate built
+# with other features is another artifact: `cargo build -p preinit` alone builds a
+# wasmtime, cranelift, rustix and serde that `cargo test --workspace` cannot reuse (80 of
+# its 201 units differ in cargo's unit graph, and on a fresh target dir `make host` after
+# `make policy.wasm` compiled wasmtime again), so `make test` must not get preinit that
+# way or it compiles wasmtime twice. Hence:
+# - `make policy.wasm` alone: `cargo build -p preinit`, only preinit and what it links
+#   (no test target, no runner).
+# - `make test` (and what it makes, policy.wasm included): `host`, every workspace target
+#   in one invocation whose features are `cargo test --workspace`'s, so the test run and
+#   its e2e run reuse every artifact and compile nothing; it also builds tools/sign's
+#   policy-sign, which the registry tests run and no test target builds.
+# - `make e2e-tests` alone: `e2e-host`, only preinit, policy-sign and the `it` test
+#   binary, with the same workspace-wide features (selecting a test target brings in the
+#   dev-dependencies): a subset of what `host` builds, artifact for artifact.
+# The target-specific PREINIT_BUILD values below apply to policy.wasm when it is made
+# for `test` or `e2e-tests`. Cargo does nothing when all is up to date.
+HOST_BUILD := cargo build --locked --workspace --all-targets
+E2E_BUILD := cargo build --locked --workspace --bin preinit --bin policy-sign --test it
+PREINIT_BUILD = cargo build --locked -p preinit
+test: PREINIT_BUILD = $(HOST_BUILD)
+
 host:
-	cargo build --locked --workspace --all-targets
+	$(HOST_BUILD)
+
+e2e-host:
+	$(E2E_BUILD)
 
 # The shipped module: the release build, pre-initialised (tools/preinit) so that each
 # fresh instance policy-server creates starts with promql-parser's tables built.
-policy.wasm: $(RELEASE_WASM) host
-	target/debug/preinit $(RELEASE_WASM) policy.wasm
+policy.wasm: $(RELEASE_WASM) $(PREINIT_SOURCES) Cargo.toml Cargo.lock
+	$(PREINIT_BUILD)
+	$(PREINIT) $(RELEASE_WASM) policy.wasm
 	@echo "policy.wasm: $$(stat -c %s policy.wasm) bytes (release build: $$(stat -c %s $(RELEASE_WASM)) bytes)"
 
-# Needs kwctl: without it this fails rather than leave no file behind.
+# kwctl is on no package registry: say where it is rather than let the shell say
+# "command not found".
+define require-kwctl
+@command -v $(KWCTL) >/dev/null 2>&1 || { \
+  echo "$@: needs Kubewarden's kwctl, and '$(KWCTL)' is not on PATH."; \
+  if [ -x ../shared/bin/kwctl ]; then \
+    echo "  This workplace ships a release build in ../shared/bin (what .ci/run uses):"; \
+    echo "    PATH=\"$$(cd ../shared/bin && pwd):\$$PATH\" make $@"; \
+  else \
+    echo "  Put it on PATH (the workplace's ../shared/bin has one, as .ci/run and the README say),"; \
+    echo "  or install a release: https://github.com/kubewarden/adm-controller/releases (kwctl-linux-x86_64.zip)."; \
+  fi; \
+  echo "  Or name it: make $@ KWCTL=/path/to/kwctl"; \
+  exit 1; } >&2
+endef
+
+# Needs kwctl: without it this fails, saying where to get it, and leaves no file behind.
 annotated-policy.wasm: policy.wasm metadata.yml README.md
-	kwctl annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+	$(require-kwctl)
+	$(KWCTL) annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
 
 # The Artifact Hub package, generated as Kubewarden's release flow does (needs kwctl);
 # tests/it/kwctl.rs checks the committed file is what this makes.
+# Written to a temporary file first: a failing kwctl leaves the committed file as it was.
 artifacthub-pkg.yml: metadata.yml questions-ui.yml Cargo.toml
-	kwctl scaffold artifacthub -m metadata.yml -q questions-ui.yml -v $(VERSION) > $@
+	$(require-kwctl)
+	$(KWCTL) scaffold artifacthub -m metadata.yml -q questions-ui.yml -v $(VERSION) > $@.tmp
+	mv $@.tmp $@
 
 # The command-line tool (cli/), built natively: only its own dependencies, no wasm, no
 # wasmtime, no Debian packages. Dependencies unoptimised here: a fresh machine compiles
 # them in a few minutes, and checking a repository is still instant.
-CLI := target/debug/tenant-alerting-policy
+CLI := $(TARGET_DIR)/debug/tenant-alerting-policy
 cli:
 	cargo build --locked -p tenant-alerting-policy-cli --config 'profile.dev.package."*".opt-level=0'
 
@@ -61,7 +116,7 @@ examples: cli
 # real prometheus/alertmanager daemons, lint, and Kubewarden's kwctl and policy-server
 # (e2e-tests), which must be on PATH unless SKIP_KUBEWARDEN=1 says to leave them out.
 # The last line counts what ran: a test left out is counted as skipped, never passed.
-test: deps policy.wasm fmt-check lint
+test: deps host policy.wasm fmt-check lint
 	mkdir -p target
 	POLICY_WASM=$(CURDIR)/policy.wasm cargo test --locked --workspace 2>&1 | tee target/test.log
 	@: > target/e2e.log
@@ -83,8 +138,15 @@ test: deps policy.wasm fmt-check lint
 # scaffold), policy-server and the OCI registry. Required: a missing tool fails these
 # tests. A plain `cargo test` reports them as ignored. Every integration test is in one
 # binary (tests/it/): the module filters pick these files' ignored tests, and no other.
-e2e-tests: policy.wasm
-	POLICY_WASM=$(CURDIR)/policy.wasm cargo test --locked --test it -- --ignored kwctl:: policy_server:: registry::
+# --workspace: features unified as in `make test`'s `cargo test --workspace`, whose test
+# binary this reuses (without it, cargo resolves for the root package alone and builds
+# wasmtime and cranelift again, 44 units).
+e2e-tests: e2e-host policy.wasm
+	POLICY_WASM=$(CURDIR)/policy.wasm cargo test --locked --workspace --test it -- --ignored kwctl:: policy_server:: registry::
+
+# Set after the rule: tests/it/packaging.rs reads the line after the first `e2e-tests:`
+# as the test command.
+e2e-tests: PREINIT_BUILD = $(E2E_BUILD)
 
 lint:
 	cargo clippy --locked --workspace --all-targets -- -D warnings
