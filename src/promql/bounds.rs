@@ -1,15 +1,11 @@
 //! The bounds on what parsing any input may cost, and the refusals that name them
-//! ([`bounded_tokens`] applies them).
+//! (`promql::edit::bounded_tokens` applies them).
 //!
 //! promql-parser builds, drops and prints its tree recursively, so a deeply nested or
 //! very long expression exhausts the wasm stack and traps the whole policy instance.
 //! Before the parser sees an expression we check its length and a cheap, conservative
 //! bound on the depth of the tree it could produce, counted on the parser's own tokens;
 //! past either limit the rule is rejected with the limit in the message.
-
-use super::dialect;
-use super::lex::{depth_bound, tokens, Token};
-use super::numbers::check_numbers;
 
 /// Longest expression accepted, in bytes. Hand-written rules are well under 4 KiB.
 pub const MAX_EXPR_BYTES: usize = 16 * 1024;
@@ -78,24 +74,6 @@ impl std::fmt::Display for ParseRefusal {
     }
 }
 
-/// Lexes and bounds `text` before the parser sees it: its length, its nesting, and the
-/// range of every number the parser would turn into a duration or timestamp.
-pub fn bounded_tokens(text: &str) -> Result<Vec<Token>, ParseRefusal> {
-    if text.len() > MAX_EXPR_BYTES {
-        return Err(ParseRefusal::TooLong { bytes: text.len() });
-    }
-    let tokens = tokens(text).map_err(ParseRefusal::Syntax)?;
-    let bound = depth_bound(&tokens);
-    if bound > MAX_TREE_DEPTH {
-        return Err(ParseRefusal::TooDeep { bound });
-    }
-    // Durations and `@` timestamps the parser would convert (some would panic it).
-    check_numbers(text, &tokens)?;
-    // What Prometheus's lexer and grammar refuse where promql-parser reads it.
-    dialect::check_text(text, &tokens)?;
-    Ok(tokens)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,7 +122,7 @@ mod tests {
     fn refuses_long_and_deep_before_parsing() {
         // The policy's bounded parse: lex, bound, then parse.
         let parse_bounded = |text: &str| {
-            super::bounded_tokens(text)?;
+            crate::promql::edit::bounded_tokens(text)?;
             promql_parser::parser::parse(text).map_err(ParseRefusal::Syntax)
         };
         let long = format!("x{{a=\"{}\"}}", "y".repeat(MAX_EXPR_BYTES));

@@ -730,7 +730,7 @@ fn unary_refusal(tokens: &[Token], i: usize, operand: &str) -> ParseRefusal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::promql::bounds::bounded_tokens;
+    use crate::promql::edit::bounded_tokens;
     use crate::promql::lex::tokens;
 
     /// The seed alert's expression.

@@ -20,12 +20,33 @@ use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{self, Expr, VectorSelector};
 
 use super::align::{aligned_matchers, pair_sites, selector_sites, selectors, Item, PairedSite};
-use super::bounds::{bounded_tokens, ParseRefusal, MAX_EXPR_BYTES, MAX_TREE_DEPTH};
+use super::bounds::{ParseRefusal, MAX_EXPR_BYTES, MAX_TREE_DEPTH};
+use super::dialect;
 use super::lex::Token;
+use super::lex::{depth_bound, tokens};
+use super::numbers::check_numbers;
 use super::regex_mask::{check_masked_regexes, mask_regex_matchers};
 use super::scope::{scope_masked_expr, Scope, ScopeChanges, ScopeError, SelectorEdit};
 use super::walk::{walk_mut, TooDeep};
 use promql_parser::parser::token;
+
+/// Lexes and bounds `text` before the parser sees it: its length, its nesting, and the
+/// range of every number the parser would turn into a duration or timestamp.
+pub fn bounded_tokens(text: &str) -> Result<Vec<Token>, ParseRefusal> {
+    if text.len() > MAX_EXPR_BYTES {
+        return Err(ParseRefusal::TooLong { bytes: text.len() });
+    }
+    let tokens = tokens(text).map_err(ParseRefusal::Syntax)?;
+    let bound = depth_bound(&tokens);
+    if bound > MAX_TREE_DEPTH {
+        return Err(ParseRefusal::TooDeep { bound });
+    }
+    // Durations and `@` timestamps the parser would convert (some would panic it).
+    check_numbers(text, &tokens)?;
+    // What Prometheus's lexer and grammar refuse where promql-parser reads it.
+    dialect::check_text(text, &tokens)?;
+    Ok(tokens)
+}
 
 /// Byte-span replacements, applied back to front.
 fn apply(text: &str, mut edits: Vec<(usize, usize, String)>) -> String {
