@@ -1080,6 +1080,60 @@ mod fixtures {
         ]));
     }
 
+    /// Every fixture's whole answer (verdict, message, warnings) under the workshop
+    /// settings and under onConflict: overwrite, and every context-aware case's, in one
+    /// committed file: a change of wording shows in review as a diff of
+    /// `tests/fixtures/answers.txt`. `UPDATE_SNAPSHOTS=1 cargo test --lib fixtures_answer` writes it.
+    #[test]
+    fn every_fixtures_answer_is_the_committed_one() {
+        let show = |verdict: Verdict| match verdict {
+            Verdict::Accept { warnings } => format!("accept\n{}", lines(&warnings)),
+            Verdict::Mutate { warnings, .. } => format!("mutate\n{}", lines(&warnings)),
+            Verdict::Reject { message } => {
+                format!("reject\n  {}\n", message.replace("; [", ";\n  ["))
+            }
+        };
+        let mut out = String::new();
+        let mut names: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/requests"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        for path in names {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let request = read_json(&path);
+            for (label, settings) in [("workshop", workshop()), ("overwrite", overwrite())] {
+                out.push_str(&format!(
+                    "## {name} ({label}): {}",
+                    show(review(&request, &settings))
+                ));
+            }
+        }
+        for (case, ..) in CONTEXT_AWARE {
+            let dir = root().join("tests/fixtures/context-aware").join(case);
+            let (cluster, _) = session_cluster(&dir);
+            let verdict = review_in(
+                &cluster,
+                &read_json(&dir.join("request.json")),
+                &settings_from(read_json(&dir.join("settings.json"))),
+            );
+            out.push_str(&format!("## context-aware/{case}: {}", show(verdict)));
+        }
+        let file = root().join("tests/fixtures/answers.txt");
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&file, &out).unwrap();
+        }
+        let committed = std::fs::read_to_string(&file).unwrap_or_default();
+        assert!(
+            committed == out,
+            "the fixtures' answers differ from tests/fixtures/answers.txt (UPDATE_SNAPSHOTS=1 cargo test --lib fixtures_answer rewrites it; review the diff):\n{out}"
+        );
+    }
+
+    fn lines(warnings: &[String]) -> String {
+        warnings.iter().map(|w| format!("  {w}\n")).collect()
+    }
+
     cases! { context_aware;
         context_aware_listener_externalname: ("listener-externalname"),
         context_aware_listener_namespace_of_another_tenant: ("listener-namespace-of-another-tenant"),
