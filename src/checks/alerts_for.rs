@@ -52,3 +52,42 @@ pub fn review_for(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::location::RuleName;
+    use serde_json::json;
+
+    /// The texts `review_for` rejects with for `rule`, with `minFor: 1m`.
+    fn problems(rule: Value) -> Vec<String> {
+        let at = RuleAt {
+            group_index: 0,
+            group_name: "g",
+            rule_index: 0,
+            rule: RuleName::Alert("a"),
+        };
+        let mut rule = rule.as_object().unwrap().clone();
+        let mut findings = Findings::default();
+        let settings = Settings::default();
+        review_for(&mut rule, &at, &settings, Some(60_000), &mut findings);
+        findings.problem_texts()
+    }
+
+    #[test]
+    fn min_for_bounds_for_only_and_the_minimum_itself_passes() {
+        assert_eq!(
+            problems(json!({"for": "30s"})),
+            [
+                r#"[alerts/for] group "g" alert "a" (spec.groups[0].rules[0].for): "30s" is shorter than the minimum "1m"; a drift alert this quick flaps with every scrape"#
+            ]
+        );
+        assert_eq!(problems(json!({"for": "1m"})), Vec::<String>::new());
+        assert_eq!(problems(json!({"for": "60s"})), Vec::<String>::new());
+        // keep_firing_for is how long an alert stays after it resolves: no minimum.
+        assert_eq!(
+            problems(json!({"for": "10m", "keep_firing_for": "30s"})),
+            Vec::<String>::new()
+        );
+    }
+}

@@ -6,7 +6,7 @@ use crate::go_template::{Command, Node, Operand, Pipeline, Template, Term};
 
 pub const CHECK: Check = Check {
     id: "alerts/label-value",
-    refuses: "a label template that reads the alert's value: `$value`, `.Value`, `$.Value`, through variables, pipes, `with`/`range`, `printf`, `humanize*`, `query` or `now`",
+    refuses: "a label template that reads the alert's value: `$value`, `.Value`, `$.Value`, through variables, pipes, `with`/`range`, `printf`, `humanize*` or `now` (`query` is refused by `alerts/template-query`)",
     why: "every evaluation with a new value makes a new alert, so a new notification and a new retraining run",
 };
 
@@ -25,7 +25,9 @@ enum Data {
     Clean,
     /// The alert's template data (`.` at the top, `$`): it holds `.Value`.
     Root,
-    /// The value, or something computed from it (or from `query`, or `now`).
+    /// The value, or something computed from it (or from `now`). `query`'s answer is
+    /// not: `query` is refused on its own, and as a source here it would hide the value
+    /// joined with it (`printf "%v %v" (query "up") $value`).
     Value(Source),
 }
 
@@ -63,7 +65,7 @@ pub(super) fn value_dependence(template: &Template) -> Option<Source> {
         calls: 0,
     };
     flow.nodes(&template.body, &Data::Root);
-    flow.found.into_iter().find(|s| s.what != "`query`")
+    flow.found.into_iter().next()
 }
 
 struct Flow<'t> {
@@ -198,10 +200,6 @@ impl Flow<'_> {
                 }
             }
             Term::Function(name) => match name.as_str() {
-                "query" => Data::Value(Source {
-                    what: "`query`".to_owned(),
-                    offset: Some(operand.offset),
-                }),
                 "now" => Data::Value(Source {
                     what: "`now` (the evaluation time)".to_owned(),
                     offset: Some(operand.offset),
@@ -251,4 +249,124 @@ fn operand_text(operand: &Operand) -> String {
         .fields
         .iter()
         .fold(base, |text, field| format!("{text}.{field}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::checks::alerts_template_query::{template_problems, TemplateKind};
+
+    /// The `[alerts/label-value]` messages for `text` as the label `labels.p`.
+    fn value_problems(text: &str) -> Vec<String> {
+        template_problems("labels.p", text, TemplateKind::Label)
+            .into_iter()
+            .filter(|p| p.check.id == "alerts/label-value")
+            .map(|p| format!("[{}] {}: {}", p.check.id, p.field, p.message))
+            .collect()
+    }
+
+    fn through(text: &str) -> Option<String> {
+        let problems = value_problems(text);
+        assert!(problems.len() <= 1, "{text}: {problems:?}");
+        let message = problems.into_iter().next()?;
+        assert!(
+            message.starts_with("[alerts/label-value] labels.p: "),
+            "{message}"
+        );
+        let (_, rest) = message.split_once("depends on the alert's value through ")?;
+        Some(
+            rest.split_once(", so every")
+                .map_or(rest, |(t, _)| t)
+                .to_owned(),
+        )
+    }
+
+    #[test]
+    fn the_whole_data_as_an_argument_is_located_at_the_argument() {
+        assert_eq!(
+            through(r#"{{ printf "%v" $ }}"#).as_deref(),
+            Some("`.`/`$` (the alert's whole template data, which holds its value) (at byte 15)")
+        );
+        assert_eq!(
+            through("{{ $labels.a | printf \"%v %v\" . }}").as_deref(),
+            Some("`.`/`$` (the alert's whole template data, which holds its value) (at byte 30)")
+        );
+    }
+
+    #[test]
+    fn a_redeclared_variable_holds_only_its_new_value() {
+        // `:=` declares a new variable (Go prints 1); `=` assigns, and keeps the taint.
+        assert_eq!(through("{{ $v := $value }}{{ $v := 1 }}{{ $v }}"), None);
+        assert_eq!(
+            through("{{ $v := $value }}{{ if true }}{{ $v := 1 }}{{ $v }}{{ end }}"),
+            None
+        );
+        assert_eq!(
+            through("{{ $v := $value }}{{ $v = 1 }}{{ $v }}").as_deref(),
+            Some("`$value` (at byte 9)")
+        );
+    }
+
+    #[test]
+    fn a_value_read_next_to_query_is_reported_too() {
+        // Found by cargo-mutants: `query`'s answer, joined first, hid the `$value` beside
+        // it, whichever order they were written in. Both problems are reported.
+        for (text, at) in [
+            (r#"{{ printf "%v %v" (query "up") $value }}"#, 31),
+            (r#"{{ printf "%v %v" $value (query "up") }}"#, 18),
+        ] {
+            let checks: Vec<&str> = template_problems("labels.p", text, TemplateKind::Label)
+                .iter()
+                .map(|p| p.check.id)
+                .collect();
+            assert_eq!(
+                checks,
+                ["alerts/template-query", "alerts/label-value"],
+                "{text}"
+            );
+            assert_eq!(
+                through(text),
+                Some(format!("`$value` (at byte {at})")),
+                "{text}"
+            );
+        }
+        // `query` alone is the one problem, also when its answer is printed.
+        assert_eq!(
+            through(r#"{{ with query "up" }}{{ . | first | value }}{{ end }}"#),
+            None
+        );
+    }
+
+    #[test]
+    fn template_calls_past_the_bound_are_judged_by_the_data_they_pass() {
+        // A chain of 40 templates, each handing the whole data to the next; the last
+        // prints a label. Past 32 calls the policy stops following and assumes the worst
+        // of what it was given: the whole data, which holds the value.
+        let chain = |data: &str| {
+            let mut text = String::new();
+            for i in 0..40 {
+                text.push_str(&format!(
+                    r#"{{{{ define "t{i}" }}}}{{{{ template "t{}" {data} }}}}{{{{ end }}}}"#,
+                    i + 1
+                ));
+            }
+            text.push_str(r#"{{ define "t40" }}{{ $.Labels.a }}{{ end }}{{ template "t0" "#);
+            text.push_str(data);
+            text.push_str(" }}");
+            text
+        };
+        let whole = through(&chain(".")).expect("the whole data past the bound");
+        assert!(whole.starts_with("`.`/`$`"), "{whole}");
+        assert_eq!(through(&chain(r#""constant""#)), None);
+        // A template calling itself ends at the bound too.
+        assert_eq!(
+            through(
+                r#"{{ define "r" }}{{ template "r" $labels }}{{ end }}{{ template "r" $labels }}"#
+            ),
+            None
+        );
+        let recursive =
+            through(r#"{{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" . }}"#)
+                .expect("the whole data past the bound");
+        assert!(recursive.starts_with("`.`/`$`"), "{recursive}");
+    }
 }

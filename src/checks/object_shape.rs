@@ -102,3 +102,40 @@ pub fn required_name(map: &Map<String, Value>, path: &str, findings: &mut Findin
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn name_of(map: Value) -> (String, Vec<String>) {
+        let mut findings = Findings::default();
+        let name = required_name(map.as_object().unwrap(), "spec.receivers[0]", &mut findings);
+        (name, findings.problem_texts())
+    }
+
+    #[test]
+    fn an_empty_name_is_missing() {
+        for map in [json!({"name": ""}), json!({}), json!({"name": null})] {
+            assert_eq!(
+                name_of(map.clone()),
+                (
+                    String::new(),
+                    vec!["[object/shape] spec.receivers[0].name: is missing".to_owned()]
+                ),
+                "{map}"
+            );
+        }
+        assert_eq!(
+            name_of(json!({"name": 3})),
+            (
+                String::new(),
+                vec![
+                    "[object/shape] spec.receivers[0].name: must be a string, found a number"
+                        .to_owned()
+                ]
+            )
+        );
+        assert_eq!(name_of(json!({"name": "r"})), ("r".to_owned(), Vec::new()));
+    }
+}

@@ -137,3 +137,46 @@ fn tls_override(key: &str, value: &Value) -> Option<&'static str> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const LISTENER: &str = "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/";
+
+    /// The problems the policy finds in a webhook's `httpConfig`.
+    fn problems(http: Value) -> Vec<String> {
+        let at = WebhookAt {
+            receiver: "r",
+            path: "spec.receivers[0].webhookConfigs[0]",
+        };
+        let settings = Settings {
+            cluster_domain: "apps.cluster-abc.example.com".to_owned(),
+            ..Settings::default()
+        };
+        let mut findings = Findings::default();
+        review_http_config(
+            http.as_object().unwrap(),
+            "httpConfig",
+            0,
+            &at,
+            LISTENER,
+            &settings,
+            &mut findings,
+        );
+        findings.problem_texts()
+    }
+
+    #[test]
+    fn null_tls_fields_are_the_defaults() {
+        assert_eq!(
+            problems(json!({"tlsConfig": {"insecureSkipVerify": null, "serverName": null}})),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            problems(json!({"tlsConfig": {"serverName": "other.example.com"}})),
+            ["[webhook/http-client] receiver \"r\" (spec.receivers[0].webhookConfigs[0].httpConfig.tlsConfig.serverName): accepts a certificate made out to another host than the URL's; remove it (the cluster admin can allow it with allowWebhookTlsOverrides)"]
+        );
+    }
+}
