@@ -22,6 +22,7 @@ use crate::checks::{
 };
 use crate::durations;
 use crate::promql::bounds::ParseRefusal;
+use crate::promql::dialect::Features;
 use crate::promql::edit::{Expression, Rewritten, Scoped};
 use crate::promql::scope::Scope;
 use crate::settings::Settings;
@@ -52,6 +53,8 @@ struct RuleContext<'a> {
     settings: &'a Settings,
     /// `minFor` in milliseconds, when set.
     min_for: Option<u64>,
+    /// `prometheusFeatures`, resolved from their names.
+    features: Features,
     /// Regex matcher bytes seen so far in the object, against `MAX_REGEX_BYTES`.
     regex_bytes: Cell<usize>,
     /// PromQL tokens parsed so far in the object, against `MAX_TOKENS`.
@@ -92,6 +95,7 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
             .min_for
             .as_deref()
             .and_then(|text| durations::parse_millis(text).ok()),
+        features: settings.prometheus_features(),
         regex_bytes: Cell::new(0),
         tokens: Cell::new(0),
     };
@@ -361,8 +365,7 @@ fn review_expr<'t>(
     if context.regex_bytes.get() > MAX_REGEX_BYTES || context.tokens.get() > MAX_TOKENS {
         return None;
     }
-    let features = context.settings.prometheus_features();
-    let expr = match Expression::parse_for(text, scope, features) {
+    let expr = match Expression::parse_for(text, scope, context.features) {
         Ok(expr) => expr,
         Err(refusal) => {
             findings.reject(refusal_check(&refusal), at.at("expr"), refusal.to_string());
