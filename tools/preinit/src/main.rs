@@ -11,15 +11,21 @@
 //! standard library's HashMap seeding needs and which is given fixed bytes here (the
 //! snapshotted tables hold only the parser's own static keys).
 //!
-//! `wasmtime-wizer` is built on the same wasmtime as the runner, so a cold build
-//! compiles wasmtime once.
+//! Wizer is used as a library of two halves (instrument, then snapshot); the instance
+//! between them is run here, on the runner's wasmtime with the same few features, so a
+//! cold build compiles wasmtime once and without the component model wizer's own
+//! `wasmtime` feature would bring in.
 
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use wasmtime::{format_err, Caller, Engine, Extern, ExternType, Linker, Module, Result, Store};
-use wasmtime_wizer::Wizer;
+use wasmtime::{
+    format_err, Caller, Engine, Extern, ExternType, Instance, Linker, Module, Result, Store, Val,
+};
+use wasmtime_wizer::{InstanceState, SnapshotVal, ValType, Wizer};
+
+const INIT_FUNC: &str = "wizer.initialize";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -27,17 +33,69 @@ fn main() -> Result<()> {
         return Err(format_err!("usage: preinit INPUT.wasm OUTPUT.wasm"));
     };
     let bytes = std::fs::read(&input).map_err(|e| format_err!("read {input}: {e}"))?;
-    let engine = Engine::default();
-    let mut store = Store::new(&engine, ());
-    let mut wizer = Wizer::new();
-    wizer.init_func("wizer.initialize");
-    let wizened = block_on(wizer.run(&mut store, &bytes, async |store, module| {
-        let linker = stub_linker(store.engine(), module)?;
-        linker.instantiate_async(store, module).await
-    }))
-    .map_err(|e| format_err!("pre-initialise {input}: {e:?}"))?;
+    let wizened =
+        preinitialize(&bytes).map_err(|e| format_err!("pre-initialise {input}: {e:?}"))?;
     std::fs::write(&output, wizened).map_err(|e| format_err!("write {output}: {e}"))?;
     Ok(())
+}
+
+/// What wizer's own `run` does: instrument, instantiate with stub imports, run the
+/// reactor's `_initialize` (if any) and the init function, snapshot.
+fn preinitialize(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut wizer = Wizer::new();
+    wizer.init_func(INIT_FUNC);
+    let (cx, instrumented) = wizer.instrument(bytes)?;
+    let engine = Engine::default();
+    let module = Module::new(&engine, &instrumented)?;
+    let mut store = Store::new(&engine, ());
+    let instance = stub_linker(&engine, &module)?.instantiate(&mut store, &module)?;
+    for init in ["_initialize", INIT_FUNC] {
+        if instance.get_export(&mut store, init).is_some() {
+            instance
+                .get_typed_func::<(), ()>(&mut store, init)?
+                .call(&mut store, ())
+                .map_err(|e| format_err!("the `{init}` function trapped: {e:?}"))?;
+        }
+    }
+    block_on(wizer.snapshot(
+        &cx,
+        &mut Snapshot {
+            store: &mut store,
+            instance,
+        },
+    ))
+}
+
+/// The instance's state, as wizer reads it to write the snapshot.
+struct Snapshot<'a> {
+    store: &'a mut Store<()>,
+    instance: Instance,
+}
+
+impl InstanceState for Snapshot<'_> {
+    async fn global_get(&mut self, name: &str, _: ValType) -> SnapshotVal {
+        let value = self
+            .instance
+            .get_global(&mut *self.store, name)
+            .map(|global| global.get(&mut *self.store));
+        match value {
+            Some(Val::I32(x)) => SnapshotVal::I32(x),
+            Some(Val::I64(x)) => SnapshotVal::I64(x),
+            Some(Val::F32(x)) => SnapshotVal::F32(x),
+            Some(Val::F64(x)) => SnapshotVal::F64(x),
+            Some(Val::V128(x)) => SnapshotVal::V128(x.as_u128()),
+            // Wizer asks only for the globals its instrumentation exported, of these
+            // types; the trait has no way to fail.
+            other => panic!("wizer asked for global {name:?}, found {other:?}"),
+        }
+    }
+
+    async fn memory_contents(&mut self, name: &str, contents: impl FnOnce(&[u8]) + Send) {
+        match self.instance.get_memory(&mut *self.store, name) {
+            Some(memory) => contents(memory.data(&*self.store)),
+            None => panic!("wizer asked for memory {name:?}, which is not exported"),
+        }
+    }
 }
 
 /// A linker that satisfies every import of `module` with a stub that fails, except

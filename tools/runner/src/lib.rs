@@ -1,5 +1,5 @@
-//! A waPC host for Kubewarden policies, built on the engine family policy-server uses
-//! (`wapc` + `wasmtime-provider`). It calls `validate`, `validate_settings` and
+//! A waPC host for Kubewarden policies, on the engine policy-server uses (wasmtime; the
+//! waPC protocol in `wapc_host`). It calls `validate`, `validate_settings` and
 //! `protocol_version` the way policy-server does and turns a reply into the
 //! AdmissionResponse an admission controller would send, JSONPatch included.
 //!
@@ -8,6 +8,7 @@
 
 pub mod cluster;
 pub mod policy_server;
+mod wapc_host;
 
 pub use cluster::{ClusterFixture, ResourceKey};
 
@@ -18,15 +19,11 @@ use anyhow::{anyhow, Context, Result};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use wapc::WapcHost;
-use wasmtime_provider::{
-    EpochDeadlines, ResourceLimits, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre,
-};
+use wapc_host::{HostCallback, ModulePre, WapcInstance};
 
 /// A compiled policy module, ready to be instantiated many times.
 pub struct Policy {
-    pre: WasmtimeEngineProviderPre,
-    deadlines: Option<EpochDeadlines>,
+    pre: ModulePre,
 }
 
 /// Bounds on one evaluation, as policy-server sets them: a wall-clock deadline
@@ -51,7 +48,7 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// One live instance of the policy: what policy-server evaluates a request in.
 pub struct Instance {
-    host: WapcHost,
+    host: WapcInstance,
 }
 
 /// The reply of `validate`, as the policy wrote it.
@@ -113,14 +110,9 @@ impl Policy {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let pre = WasmtimeEngineProviderBuilder::new()
-            .module_bytes(bytes)
-            .build_pre()
+        let pre = ModulePre::new(wasmtime::Engine::default(), bytes, None, None)
             .map_err(|e| anyhow!("cannot compile the policy module: {e}"))?;
-        Ok(Policy {
-            pre,
-            deadlines: None,
-        })
+        Ok(Policy { pre })
     }
 
     /// The policy under `limits`: an evaluation past the deadline or the memory cap
@@ -139,24 +131,9 @@ impl Policy {
             ticker.increment_epoch();
         });
         let ticks = (limits.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        let deadlines = EpochDeadlines {
-            wapc_init: ticks,
-            wapc_func: ticks,
-        };
-        let pre = WasmtimeEngineProviderBuilder::new()
-            .engine(engine)
-            .module_bytes(&bytes)
-            .enable_epoch_interruptions(deadlines)
-            .enable_resource_limits(ResourceLimits {
-                max_memory_size: Some(limits.max_memory_bytes),
-                max_table_elements: None,
-            })
-            .build_pre()
+        let pre = ModulePre::new(engine, &bytes, Some(ticks), Some(limits.max_memory_bytes))
             .map_err(|e| anyhow!("cannot compile the policy module: {e}"))?;
-        Ok(Policy {
-            pre,
-            deadlines: Some(deadlines),
-        })
+        Ok(Policy { pre })
     }
 
     /// A fresh instance: what policy-server pays for on each request (instantiation,
@@ -176,18 +153,16 @@ impl Policy {
                 // quoting it are the same under kwctl, policy-server and this runner.
                 cluster
                     .answer(binding, namespace, operation, payload)
-                    .map_err(|e| format!("Callback evaluation failure: {e}").into())
+                    .map_err(|e| format!("Callback evaluation failure: {e}"))
             };
         self.instance_with(Some(Box::new(callback)))
     }
 
-    fn instance_with(&self, host_callback: Option<Box<wapc::HostCallback>>) -> Result<Instance> {
-        let engine = self
+    fn instance_with(&self, host_callback: Option<Box<HostCallback>>) -> Result<Instance> {
+        let host = self
             .pre
-            .rehydrate(self.deadlines)
+            .instantiate(host_callback)
             .map_err(|e| anyhow!("cannot instantiate the policy: {e}"))?;
-        let host = WapcHost::new(Box::new(engine), host_callback)
-            .map_err(|e| anyhow!("waPC initialisation failed: {e}"))?;
         Ok(Instance { host })
     }
 }
