@@ -80,7 +80,7 @@ pub fn review(
         );
         return;
     }
-    let user = match tenancy::tenant_of(namespace, settings, cluster) {
+    let user = match tenancy::tenant_of(namespace, &settings.tenancy(), cluster) {
         Ok(user) => user,
         Err(why) => {
             findings.reject(&listener_tenant::CHECK, Location::path(""), why);
@@ -151,7 +151,8 @@ impl Listener {
             return;
         }
         for namespace in &self.namespaces {
-            if let Err(why) = tenancy::require_same_tenant(namespace, &self.user, settings, cluster)
+            if let Err(why) =
+                tenancy::require_same_tenant(namespace, &self.user, &settings.tenancy(), cluster)
             {
                 findings.reject(&listener_tenant::CHECK, Location::path(""), why);
                 return;

@@ -16,6 +16,7 @@ pub mod cluster;
 pub mod drift;
 pub mod durations;
 pub mod go_template;
+pub mod names;
 pub mod prometheus_rule;
 pub mod promql;
 pub mod settings;

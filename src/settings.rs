@@ -12,15 +12,19 @@ use serde::{Deserialize, Serialize};
 use crate::drift::{self, DriftMetric};
 
 use crate::durations;
+use crate::names::{
+    check_label_name, check_metric_name, check_qualified_name, is_dns_1035_label, is_dns_label,
+    is_dns_name,
+};
 use crate::promql::dialect::{Feature, Features};
 use crate::promql::scope::OnConflict;
+pub use crate::tenancy::{ListenerService, TenantFrom, DEFAULT_TENANT_PATTERN};
+use crate::tenancy::{Tenancy, LISTENER_SERVICE_PLACEHOLDERS};
 pub use crate::webhook_url::OnForeignListener;
 use crate::webhook_url::{self, Destinations};
 
 /// Label that carries a series' namespace, as the Prometheus Operator names it.
 pub const DEFAULT_NAMESPACE_LABEL: &str = "namespace";
-/// The workshop layout: `<user>-test` and `<user>-prod`.
-pub const DEFAULT_TENANT_PATTERN: &str = "^(?P<user>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-(test|prod)$";
 /// The workshop's Tekton EventListener route, one per user.
 pub const DEFAULT_WEBHOOK_URL_TEMPLATE: &str =
     "https://el-ct-listener-{user}-toolings.{clusterDomain}/";
@@ -45,50 +49,6 @@ pub enum OnShortInterval {
     Reject,
     /// Raise it to the minimum, with a warning.
     Raise,
-}
-
-/// Where the tenant (the `{user}` of the listener) of a namespace comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub enum TenantFrom {
-    /// The namespace's name, by `tenantPattern`. Makes no call to the cluster.
-    #[default]
-    NamespaceName,
-    /// The value of the Namespace's annotation `tenantKey` (e.g. `openshift.io/requester`).
-    NamespaceAnnotation,
-    /// The value of the Namespace's label `tenantKey` (e.g. `tenant`).
-    NamespaceLabel,
-}
-
-impl TenantFrom {
-    /// What `tenantKey` names in this mode, for messages.
-    pub fn key_kind(self) -> &'static str {
-        match self {
-            TenantFrom::NamespaceName => "name",
-            TenantFrom::NamespaceAnnotation => "annotation",
-            TenantFrom::NamespaceLabel => "label",
-        }
-    }
-}
-
-/// The Service in front of a tenant's EventListener: templates over `{user}` and
-/// `{namespace}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ListenerService {
-    pub namespace: String,
-    pub name: String,
-}
-
-/// Placeholders `listenerService` may use.
-pub const LISTENER_SERVICE_PLACEHOLDERS: [&str; 2] = ["{user}", "{namespace}"];
-
-impl ListenerService {
-    /// `(namespace, name)` of the tenant's Service.
-    pub fn fill(&self, user: &str, namespace: &str) -> (String, String) {
-        let fill = |t: &str| t.replace("{user}", user).replace("{namespace}", namespace);
-        (fill(&self.namespace), fill(&self.name))
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -202,6 +162,15 @@ impl Settings {
             template: &self.webhook_url_template,
             allowed: &self.allowed_webhook_urls,
             on_foreign: self.on_foreign_listener,
+        }
+    }
+
+    /// Whose a namespace is, as the tenancy rules read it.
+    pub fn tenancy(&self) -> Tenancy<'_> {
+        Tenancy {
+            from: self.tenant_from,
+            key: self.tenant_key.as_deref().unwrap_or_default(),
+            pattern: &self.tenant_pattern,
         }
     }
 
@@ -451,29 +420,6 @@ fn check_service_template(template: &str, check: fn(&str) -> bool) -> Result<(),
     }
 }
 
-/// A label or annotation key: an optional DNS-subdomain prefix and `/`, then a name of
-/// at most 63 letters, digits, `-`, `_` and `.`, starting and ending alphanumeric.
-pub fn check_qualified_name(key: &str) -> Result<(), String> {
-    let (prefix, name) = match key.rsplit_once('/') {
-        Some((prefix, name)) => (Some(prefix), name),
-        None => (None, key),
-    };
-    let b = name.as_bytes();
-    let name_ok = !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-        && b.first().is_some_and(u8::is_ascii_alphanumeric)
-        && b.last().is_some_and(u8::is_ascii_alphanumeric);
-    if name_ok && prefix.is_none_or(is_dns_name) {
-        Ok(())
-    } else {
-        Err(format!(
-            "{key:?} is not a Kubernetes annotation or label key (an optional DNS prefix and '/', then letters, digits, '-', '_' and '.', e.g. \"openshift.io/requester\")"
-        ))
-    }
-}
-
 /// `validate_settings` as policy-server calls it. Unlike the SDK helper, a payload that
 /// does not deserialize (a typo'd field, a wrong type) is answered as invalid settings
 /// with serde's message, rather than as a host error.
@@ -491,62 +437,6 @@ pub fn validate_settings_payload(payload: &[u8]) -> SettingsValidationResponse {
             message: Some(message),
         },
     }
-}
-
-/// A Prometheus label name that a user may match on: `[a-zA-Z_][a-zA-Z0-9_]*`, and not
-/// one of the `__`-prefixed names Prometheus reserves (`__name__` is the metric name).
-pub fn check_label_name(name: &str) -> Result<(), String> {
-    let mut chars = name.chars();
-    let well_formed = match chars.next() {
-        Some(c) if c.is_ascii_alphabetic() || c == '_' => {
-            chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        }
-        _ => false,
-    };
-    if !well_formed {
-        return Err(format!(
-            "{name:?} is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)"
-        ));
-    }
-    if name.starts_with("__") {
-        return Err(format!(
-            "{name:?} is reserved by Prometheus (names starting with \"__\")"
-        ));
-    }
-    Ok(())
-}
-
-/// A Prometheus metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
-pub fn check_metric_name(name: &str) -> Result<(), String> {
-    let mut chars = name.chars();
-    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{name:?} is not a Prometheus metric name"))
-    }
-}
-
-/// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
-pub fn is_dns_name(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_dns_label)
-}
-
-/// RFC 1035 label: what Kubernetes accepts as a Service name (starts with a letter).
-pub fn is_dns_1035_label(s: &str) -> bool {
-    is_dns_label(s) && s.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
-}
-
-/// RFC 1123 label: what Kubernetes accepts as a namespace name.
-pub fn is_dns_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b.first() != Some(&b'-')
-        && b.last() != Some(&b'-')
 }
 
 #[cfg(test)]

@@ -8,21 +8,80 @@ use std::cell::RefCell;
 use regex::Regex;
 
 use crate::cluster::Cluster;
-use crate::settings::{is_dns_label, Settings, TenantFrom, DEFAULT_TENANT_PATTERN};
+use serde::{Deserialize, Serialize};
+
+use crate::names::is_dns_label;
+
+/// The workshop layout: `<user>-test` and `<user>-prod`.
+pub const DEFAULT_TENANT_PATTERN: &str = "^(?P<user>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-(test|prod)$";
+
+/// Where the tenant (the `{user}` of the listener) of a namespace comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum TenantFrom {
+    /// The namespace's name, by `tenantPattern`. Makes no call to the cluster.
+    #[default]
+    NamespaceName,
+    /// The value of the Namespace's annotation `tenantKey` (e.g. `openshift.io/requester`).
+    NamespaceAnnotation,
+    /// The value of the Namespace's label `tenantKey` (e.g. `tenant`).
+    NamespaceLabel,
+}
+
+impl TenantFrom {
+    /// What `tenantKey` names in this mode, for messages.
+    pub fn key_kind(self) -> &'static str {
+        match self {
+            TenantFrom::NamespaceName => "name",
+            TenantFrom::NamespaceAnnotation => "annotation",
+            TenantFrom::NamespaceLabel => "label",
+        }
+    }
+}
+
+/// The Service in front of a tenant's EventListener: templates over `{user}` and
+/// `{namespace}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListenerService {
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Placeholders `listenerService` may use.
+pub const LISTENER_SERVICE_PLACEHOLDERS: [&str; 2] = ["{user}", "{namespace}"];
+
+impl ListenerService {
+    /// `(namespace, name)` of the tenant's Service.
+    pub fn fill(&self, user: &str, namespace: &str) -> (String, String) {
+        let fill = |t: &str| t.replace("{user}", user).replace("{namespace}", namespace);
+        (fill(&self.namespace), fill(&self.name))
+    }
+}
+
+/// Whose a namespace is: the settings `tenantFrom`, `tenantKey` and `tenantPattern`
+/// (built by `Settings::tenancy`).
+#[derive(Debug, Clone, Copy)]
+pub struct Tenancy<'s> {
+    pub from: TenantFrom,
+    /// The annotation or label key (`""` under `namespaceName`).
+    pub key: &'s str,
+    pub pattern: &'s str,
+}
 
 /// The tenant's user name for `namespace`, or the rejection that says why there is none.
 /// Reads the cluster only for `namespaceAnnotation` / `namespaceLabel`.
 pub fn tenant_of(
     namespace: &str,
-    settings: &Settings,
+    tenancy: &Tenancy,
     cluster: &dyn Cluster,
 ) -> Result<String, String> {
-    let key = settings.tenant_key.as_deref().unwrap_or_default();
-    let from = settings.tenant_from;
+    let key = tenancy.key;
+    let from = tenancy.from;
     // `source`: the annotation or label the user came from, `None` for the name; only
     // spelled out when the user is refused.
     let (user, source) = match from {
-        TenantFrom::NamespaceName => (user_from_name(&settings.tenant_pattern, namespace)?, None),
+        TenantFrom::NamespaceName => (user_from_name(tenancy.pattern, namespace)?, None),
         TenantFrom::NamespaceAnnotation | TenantFrom::NamespaceLabel => {
             let meta = cluster.namespace(namespace).map_err(|e| {
                 format!(
@@ -65,18 +124,18 @@ pub fn tenant_of(
 pub fn require_same_tenant(
     listener_namespace: &str,
     user: &str,
-    settings: &Settings,
+    tenancy: &Tenancy,
     cluster: &dyn Cluster,
 ) -> Result<(), String> {
-    if settings.tenant_from == TenantFrom::NamespaceName {
+    if tenancy.from == TenantFrom::NamespaceName {
         return Ok(());
     }
-    match tenant_of(listener_namespace, settings, cluster) {
+    match tenant_of(listener_namespace, tenancy, cluster) {
         Ok(owner) if owner == user => Ok(()),
         Ok(owner) => Err(format!(
             "the EventListener's namespace {listener_namespace:?} belongs to tenant {owner:?} (the {} {:?}), not to {user:?}: alerts sent there would start a pipeline {owner:?} runs; ask the cluster admin to give {listener_namespace:?} to {user:?}",
-            settings.tenant_from.key_kind(),
-            settings.tenant_key.as_deref().unwrap_or_default()
+            tenancy.from.key_kind(),
+            tenancy.key
         )),
         Err(why) => Err(format!(
             "cannot tell whose the EventListener's namespace {listener_namespace:?} is: {why}"
@@ -182,11 +241,11 @@ mod tests {
 
     #[test]
     fn a_custom_pattern_cannot_capture_a_user_that_names_no_host() {
-        let settings = Settings {
-            tenant_pattern: "(?P<user>.*)test".to_owned(),
-            ..Settings::default()
+        let tenancy = Tenancy {
+            pattern: "(?P<user>.*)test",
+            ..BY_NAME
         };
-        let err = tenant_of("team-test", &settings, &FakeCluster::default()).unwrap_err();
+        let err = tenant_of("team-test", &tenancy, &FakeCluster::default()).unwrap_err();
         assert!(
             err.starts_with("the tenant \"team-\" (taken from namespace \"team-test\" by tenantPattern) cannot name an EventListener"),
             "{err}"
@@ -209,11 +268,18 @@ mod tests {
         }
     }
 
-    fn by_annotation() -> Settings {
-        Settings {
-            tenant_from: TenantFrom::NamespaceAnnotation,
-            tenant_key: Some("openshift.io/requester".to_owned()),
-            ..Settings::default()
+    /// The default settings' tenancy.
+    const BY_NAME: Tenancy = Tenancy {
+        from: TenantFrom::NamespaceName,
+        key: "",
+        pattern: DEFAULT_TENANT_PATTERN,
+    };
+
+    fn by_annotation() -> Tenancy<'static> {
+        Tenancy {
+            from: TenantFrom::NamespaceAnnotation,
+            key: "openshift.io/requester",
+            ..BY_NAME
         }
     }
 
@@ -228,7 +294,7 @@ mod tests {
     fn name_tenancy_reads_nothing_from_the_cluster() {
         let cluster = FakeCluster::default();
         assert_eq!(
-            tenant_of("user1-test", &Settings::default(), &cluster).unwrap(),
+            tenant_of("user1-test", &BY_NAME, &cluster).unwrap(),
             "user1"
         );
         assert!(cluster.reads.borrow().is_empty());
@@ -247,10 +313,10 @@ mod tests {
 
     #[test]
     fn label_tenancy_reads_labels_not_annotations() {
-        let settings = Settings {
-            tenant_from: TenantFrom::NamespaceLabel,
-            tenant_key: Some("tenant".to_owned()),
-            ..Settings::default()
+        let settings = Tenancy {
+            from: TenantFrom::NamespaceLabel,
+            key: "tenant",
+            ..BY_NAME
         };
         let meta = NamespaceMeta {
             labels: BTreeMap::from([("tenant".to_owned(), "team-a".to_owned())]),
