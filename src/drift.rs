@@ -445,6 +445,34 @@ mod tests {
     }
 
     #[test]
+    fn a_threshold_on_the_ranges_bound_is_refused() {
+        // `< 0` never fires on a p-value in [0, 1], and `> 1` never does either: the
+        // threshold must lie strictly inside, not on a bound.
+        let metric = |direction, t| DriftMetric {
+            direction,
+            threshold: Some(t),
+            range: Some([0.0, 1.0]),
+            band: None,
+            description: None,
+        };
+        for (direction, t) in [
+            (Direction::Below, 0.0),
+            (Direction::Below, 1.0),
+            (Direction::Above, 0.0),
+            (Direction::Above, 1.0),
+        ] {
+            let refused = metric(direction, t).check().unwrap_err();
+            assert_eq!(
+                refused,
+                format!("threshold {t} must lie strictly inside the range [0, 1]"),
+                "{direction:?} {t}"
+            );
+        }
+        assert_eq!(metric(Direction::Below, 0.05).check(), Ok(()));
+        assert_eq!(metric(Direction::Above, 0.95).check(), Ok(()));
+    }
+
+    #[test]
     fn right_way_comparisons_are_fine() {
         for text in [
             r#"trustyai_meanshift{subcategory="danceability"} < 0.05"#,
