@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::checks::location::WebhookAt;
 use crate::checks::object_shape::{
-    field_object_mut, list_mut, object_mut, required_name, wrong_type,
+    boolean, field_object_mut, list_mut, object_mut, required_name, wrong_type,
 };
 use crate::checks::route_fan_out::{equality_matchers, exclusive_runs, Child, Fanout};
 use crate::checks::{
@@ -627,19 +627,14 @@ impl RouteWalk<'_, '_> {
                 wrong_type(self.findings, Location::path(child_at), "an object", child);
                 continue;
             };
-            let continues = match child.get("continue") {
-                None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-                Some(Value::Bool(true)) => true,
-                Some(other) => {
-                    wrong_type(
-                        self.findings,
-                        Location::path(format!("{child_at}.continue")),
-                        "a boolean",
-                        other,
-                    );
-                    false
-                }
-            };
+            let continues = boolean(
+                child,
+                "continue",
+                || Location::path(format!("{child_at}.continue")),
+                self.findings,
+            )
+            .ok()
+            .unwrap_or(false);
             let equal = equality_matchers(child);
             let fanout = self.route(child, &child_at, receiver, depth + 1);
             out.push(Child {

@@ -162,7 +162,7 @@ fn review_group_labels(
     findings: &mut Findings,
 ) {
     let place = Place::Group { index, name };
-    if rules_namespace_label::check_label_values(group.get("labels"), &place, findings) {
+    if rules_namespace_label::check_label_values(group, &place, findings) {
         if let Some(labels) = group.get_mut("labels").and_then(Value::as_object_mut) {
             rules_namespace_label::pin_namespace_label(labels, &place, &context.scope, findings);
             if context.routing.label != context.scope.label {
@@ -211,7 +211,7 @@ fn review_rule(
     object_loads::rule_fields(rule, &at, is_alert, &name, findings);
     let place = Place::Rule(&at);
     let routed_apart = context.routing.label != context.scope.label;
-    if rules_namespace_label::check_label_values(rule.get("labels"), &place, findings) {
+    if rules_namespace_label::check_label_values(rule, &place, findings) {
         if let Some(labels) = rule.get_mut("labels").and_then(Value::as_object_mut) {
             rules_namespace_label::pin_namespace_label(labels, &place, &context.scope, findings);
             if routed_apart {

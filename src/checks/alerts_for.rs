@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::location::RuleAt;
-use super::object_shape::wrong_type;
+use super::object_shape::{duration, Typed};
 use super::{object_loads, Check, Findings};
 use crate::durations;
 use crate::settings::Settings;
@@ -24,15 +24,15 @@ pub fn review_for(
     findings: &mut Findings,
 ) {
     for field in ["keep_firing_for", "for"] {
-        match rule.get(field) {
-            None | Some(Value::Null) => {
+        match duration(rule, field, || at.at(field), findings) {
+            Typed::Absent => {
                 let default_for = settings.default_for.as_ref().filter(|_| field == "for");
                 if let Some(default_for) = default_for {
                     findings.change(&CHECK, at.path("for"), format!("set to {default_for:?}"));
                     rule.insert("for".to_owned(), Value::String(default_for.clone()));
                 }
             }
-            Some(Value::String(text)) => match durations::parse_millis(text) {
+            Typed::Is(text) => match durations::parse_millis(text) {
                 Err(why) => findings.reject(&object_loads::CHECK, at.at(field), why.to_string()),
                 Ok(millis) if field == "for" && min_for.is_some() => {
                     if millis < min_for.unwrap_or(0) {
@@ -48,7 +48,7 @@ pub fn review_for(
                 }
                 Ok(_) => {}
             },
-            Some(other) => wrong_type(findings, at.at(field), "a duration string", other),
+            Typed::Wrong => {}
         }
     }
 }

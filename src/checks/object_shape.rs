@@ -34,6 +34,105 @@ pub fn wrong_type(findings: &mut Findings, at: Location, expected: &str, found: 
     );
 }
 
+/// A field read as the type the CRD gives it: absent (or null), of that type, or of
+/// another (then recorded as a problem, with the type it must be).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Typed<T> {
+    Absent,
+    Is(T),
+    Wrong,
+}
+
+impl<T> Typed<T> {
+    /// The value when it is of the type.
+    pub fn ok(self) -> Option<T> {
+        match self {
+            Typed::Is(value) => Some(value),
+            Typed::Absent | Typed::Wrong => None,
+        }
+    }
+}
+
+/// `map[key]` read by `read`, whose `Err` names the type it must be; `at` locates the
+/// field, built only when there is a problem to record.
+fn typed<'m, T>(
+    map: &'m Map<String, Value>,
+    key: &str,
+    at: impl FnOnce() -> Location,
+    findings: &mut Findings,
+    read: impl FnOnce(&'m Value) -> Result<T, &'static str>,
+) -> Typed<T> {
+    match map.get(key) {
+        None | Some(Value::Null) => Typed::Absent,
+        Some(value) => match read(value) {
+            Ok(value) => Typed::Is(value),
+            Err(expected) => {
+                wrong_type(findings, at(), expected, value);
+                Typed::Wrong
+            }
+        },
+    }
+}
+
+/// `map[key]` as a boolean.
+pub fn boolean(
+    map: &Map<String, Value>,
+    key: &str,
+    at: impl FnOnce() -> Location,
+    findings: &mut Findings,
+) -> Typed<bool> {
+    typed(map, key, at, findings, |v| v.as_bool().ok_or("a boolean"))
+}
+
+/// `map[key]` as a string.
+pub fn string<'m>(
+    map: &'m Map<String, Value>,
+    key: &str,
+    at: impl FnOnce() -> Location,
+    findings: &mut Findings,
+) -> Typed<&'m str> {
+    typed(map, key, at, findings, |v| v.as_str().ok_or("a string"))
+}
+
+/// `map[key]` as the text of a Prometheus duration (`"10m"`); whether it parses, and
+/// against which minimum, is the caller's check.
+pub fn duration<'m>(
+    map: &'m Map<String, Value>,
+    key: &str,
+    at: impl FnOnce() -> Location,
+    findings: &mut Findings,
+) -> Typed<&'m str> {
+    typed(map, key, at, findings, |v| {
+        v.as_str().ok_or("a duration string")
+    })
+}
+
+/// `map[key]` as a map of strings (labels, annotations). A value that is not a string
+/// is recorded at `at_value(its key)`.
+pub fn string_map<'m>(
+    map: &'m Map<String, Value>,
+    key: &str,
+    at: impl FnOnce() -> Location,
+    at_value: impl FnOnce(&str) -> Location,
+    findings: &mut Findings,
+) -> Typed<&'m Map<String, Value>> {
+    let Typed::Is(entries) = typed(map, key, at, findings, |v| {
+        v.as_object().ok_or("a map of strings")
+    }) else {
+        return match map.get(key) {
+            None | Some(Value::Null) => Typed::Absent,
+            Some(_) => Typed::Wrong,
+        };
+    };
+    match entries.iter().find(|(_, v)| !v.is_string()) {
+        Some((entry, value)) => {
+            wrong_type(findings, at_value(entry), "a string", value);
+            Typed::Wrong
+        }
+        None => Typed::Is(entries),
+    }
+}
+
 /// `value` as an object; anything else is recorded as a problem at `path`.
 pub fn object_mut<'v>(
     value: &'v mut Value,
@@ -112,6 +211,75 @@ mod tests {
         let mut findings = Findings::default();
         let name = required_name(map.as_object().unwrap(), "spec.receivers[0]", &mut findings);
         (name, findings.problem_texts())
+    }
+
+    fn read<T>(
+        map: Value,
+        accessor: impl FnOnce(&Map<String, Value>, &mut Findings) -> Typed<T>,
+    ) -> (Typed<T>, Vec<String>) {
+        let mut findings = Findings::default();
+        let map = map.as_object().unwrap().clone();
+        let typed = accessor(&map, &mut findings);
+        (typed, findings.problem_texts())
+    }
+
+    #[test]
+    fn typed_accessors_tell_absent_from_wrong() {
+        let at = || Location::path("spec.x.f");
+        let boolean = |m: &Map<String, Value>, f: &mut Findings| boolean(m, "f", at, f);
+        assert_eq!(read(json!({}), boolean), (Typed::Absent, vec![]));
+        assert_eq!(read(json!({"f": null}), boolean), (Typed::Absent, vec![]));
+        assert_eq!(read(json!({"f": true}), boolean), (Typed::Is(true), vec![]));
+        assert_eq!(
+            read(json!({"f": "true"}), boolean),
+            (
+                Typed::Wrong,
+                vec!["[object/shape] spec.x.f: must be a boolean, found a string".to_owned()]
+            )
+        );
+        let (typed, problems) = read(json!({"f": "10m"}), |m, f| {
+            duration(m, "f", at, f)
+                .ok()
+                .map(str::to_owned)
+                .map_or(Typed::Absent, Typed::Is)
+        });
+        assert_eq!((typed, problems), (Typed::Is("10m".to_owned()), vec![]));
+        assert_eq!(
+            read(json!({"f": 600}), |m, f| duration(m, "f", at, f)
+                .ok()
+                .map(str::len)
+                .map_or(Typed::Absent, Typed::Is))
+            .1,
+            vec!["[object/shape] spec.x.f: must be a duration string, found a number".to_owned()]
+        );
+        assert_eq!(
+            read(json!({"f": ["u"]}), |m, f| string(m, "f", at, f)
+                .ok()
+                .map(str::len)
+                .map_or(Typed::Wrong, Typed::Is)),
+            (
+                Typed::Wrong,
+                vec!["[object/shape] spec.x.f: must be a string, found a list".to_owned()]
+            )
+        );
+        let labels = |m: &Map<String, Value>, f: &mut Findings| {
+            string_map(m, "f", at, |k| Location::path(format!("spec.x.f.{k}")), f)
+                .ok()
+                .map(Map::len)
+                .map_or(Typed::Wrong, Typed::Is)
+        };
+        assert_eq!(
+            read(json!({"f": {"a": "b"}}), labels),
+            (Typed::Is(1), vec![])
+        );
+        assert_eq!(
+            read(json!({"f": {"a": 1}}), labels).1,
+            vec!["[object/shape] spec.x.f.a: must be a string, found a number".to_owned()]
+        );
+        assert_eq!(
+            read(json!({"f": "a=b"}), labels).1,
+            vec!["[object/shape] spec.x.f: must be a map of strings, found a string".to_owned()]
+        );
     }
 
     #[test]

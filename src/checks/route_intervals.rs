@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::object_shape::wrong_type;
+use super::object_shape::duration;
 use super::{object_loads, Check, Findings, Location};
 use crate::durations;
 use crate::settings::{
@@ -88,18 +88,14 @@ pub fn review_intervals(
         ),
     ];
     for (field, minimum) in checks {
-        let text = match route.get(field) {
-            None | Some(Value::Null) => continue,
-            Some(Value::String(text)) => text.clone(),
-            Some(other) => {
-                wrong_type(
-                    findings,
-                    Location::path(format!("{at}.{field}")),
-                    "a duration string",
-                    other,
-                );
-                continue;
-            }
+        let read = duration(
+            route,
+            field,
+            || Location::path(format!("{at}.{field}")),
+            findings,
+        );
+        let Some(text) = read.ok().map(str::to_owned) else {
+            continue;
         };
         let millis = match durations::parse_millis(&text) {
             Ok(millis) => millis,

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::location::{labels_mut, Place, RuleAt};
-use super::object_shape::wrong_type;
+use super::object_shape::{string_map, Typed};
 use super::{Check, Findings};
 use crate::promql::scope::{is_unrendered_template, OnConflict, Scope};
 
@@ -13,23 +13,17 @@ pub const CHECK: Check = Check {
     why: "rule labels override the expression's: `label_replace` or an aggregation could otherwise send an alert or recorded series to another tenant's routing, or to none",
 };
 
-/// `labels` must be a map of strings; `false` when it is not (recorded).
-pub fn check_label_values(labels: Option<&Value>, at: &Place, findings: &mut Findings) -> bool {
-    let labels = match labels {
-        None | Some(Value::Null) => return true,
-        Some(Value::Object(labels)) => labels,
-        Some(other) => {
-            wrong_type(findings, at.at("labels"), "a map of strings", other);
-            return false;
-        }
-    };
-    match labels.iter().find(|(_, v)| !v.is_string()) {
-        Some((key, value)) => {
-            wrong_type(findings, at.at(&format!("labels.{key}")), "a string", value);
-            false
-        }
-        None => true,
-    }
+/// The `labels` of a rule or group must be a map of strings; `false` when they are not
+/// (recorded).
+pub fn check_label_values(owner: &Map<String, Value>, at: &Place, findings: &mut Findings) -> bool {
+    let labels = string_map(
+        owner,
+        "labels",
+        || at.at("labels"),
+        |key| at.at(&format!("labels.{key}")),
+        findings,
+    );
+    !matches!(labels, Typed::Wrong)
 }
 
 /// Labels must not claim another namespace: Prometheus sets them on every alert and

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::location::WebhookAt;
-use super::object_shape::wrong_type;
+use super::object_shape::{boolean, Typed};
 use super::{Check, Findings};
 
 pub const CHECK: Check = Check {
@@ -26,9 +26,15 @@ pub fn forbid_redirects(webhook: &mut Map<String, Value>, at: &WebhookAt, findin
     let Some(http) = http.as_object_mut() else {
         return;
     };
-    match http.get("followRedirects") {
-        Some(Value::Bool(false)) => {}
-        None | Some(Value::Null) => {
+    let follow = boolean(
+        http,
+        "followRedirects",
+        || at.field("httpConfig.followRedirects"),
+        findings,
+    );
+    match follow {
+        Typed::Is(false) | Typed::Wrong => {}
+        Typed::Absent => {
             findings.change(
                 &CHECK,
                 format!("{}.httpConfig.followRedirects", at.path),
@@ -36,16 +42,10 @@ pub fn forbid_redirects(webhook: &mut Map<String, Value>, at: &WebhookAt, findin
             );
             http.insert("followRedirects".to_owned(), Value::Bool(false));
         }
-        Some(Value::Bool(true)) => findings.reject(
+        Typed::Is(true) => findings.reject(
             &CHECK,
             at.field("httpConfig.followRedirects"),
             "true lets whoever answers a webhook send the alert on to any host; remove it (the policy sets false)",
-        ),
-        Some(other) => wrong_type(
-            findings,
-            at.field("httpConfig.followRedirects"),
-            "a boolean",
-            other,
         ),
     }
 }

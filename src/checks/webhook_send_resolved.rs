@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::location::WebhookAt;
-use super::object_shape::wrong_type;
+use super::object_shape::{boolean, Typed};
 use super::{Check, Findings};
 use crate::settings::Settings;
 
@@ -20,18 +20,18 @@ pub fn set_send_resolved(
     settings: &Settings,
     findings: &mut Findings,
 ) {
-    match (webhook.get("sendResolved"), settings.send_resolved) {
-        (None | Some(Value::Null), Some(value)) => {
-            findings.change(
-                &CHECK,
-                format!("{}.sendResolved", at.path),
-                format!(
-                    "set to {value} (a resolved drift should not start a second retraining run)"
-                ),
-            );
-            webhook.insert("sendResolved".to_owned(), Value::Bool(value));
-        }
-        (Some(Value::Bool(_)) | None | Some(Value::Null), _) => {}
-        (Some(other), _) => wrong_type(findings, at.field("sendResolved"), "a boolean", other),
+    let current = boolean(
+        webhook,
+        "sendResolved",
+        || at.field("sendResolved"),
+        findings,
+    );
+    if let (Typed::Absent, Some(value)) = (current, settings.send_resolved) {
+        findings.change(
+            &CHECK,
+            format!("{}.sendResolved", at.path),
+            format!("set to {value} (a resolved drift should not start a second retraining run)"),
+        );
+        webhook.insert("sendResolved".to_owned(), Value::Bool(value));
     }
 }
