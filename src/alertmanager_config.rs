@@ -1132,4 +1132,43 @@ mod tests {
         ));
         assert!(cluster.reads.borrow().is_empty());
     }
+
+    #[test]
+    fn the_bounds_admit_exactly_their_limit() {
+        // At the limit: admitted (a receiver more is refused, above); 16 webhooks to the
+        // listener are refused for their fan-out, not for the bound.
+        let (_, warnings) = admitted(review(json!({
+            "route": {"receiver": "r0", "repeatInterval": "12h"},
+            "receivers": (0..super::MAX_RECEIVERS)
+                .map(|i| json!({"name": format!("r{i}")}))
+                .collect::<Vec<_>>(),
+        })));
+        assert!(
+            warnings.iter().all(|w| !w.contains("[object/bounds]")),
+            "{warnings:?}"
+        );
+
+        let hooks = vec![webhook(LISTENER); super::MAX_WEBHOOKS_PER_RECEIVER];
+        let m = rejected(review(spec_with(hooks)));
+        assert!(!m.contains("[object/bounds]"), "{m}");
+        assert!(
+            m.contains("sends to this tenant's EventListener 16 times"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_url_of_the_wrong_type_is_not_counted_as_a_listener_webhook() {
+        // Only a urlSecret hides where a webhook goes; a `url` that is not a string is
+        // refused for its type, not also counted as a second run of the listener.
+        let hooks = vec![
+            webhook(LISTENER),
+            json!({"url": 42, "sendResolved": false, "httpConfig": {"followRedirects": false}}),
+        ];
+        let m = rejected(review(spec_with(hooks)));
+        assert_eq!(
+            m,
+            "[object/shape] receiver \"default\" (spec.receivers[0].webhookConfigs[1].url): must be a string, found a number"
+        );
+    }
 }
