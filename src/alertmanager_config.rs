@@ -1171,4 +1171,26 @@ mod tests {
             "[object/shape] receiver \"default\" (spec.receivers[0].webhookConfigs[1].url): must be a string, found a number"
         );
     }
+
+    #[test]
+    fn an_undefined_receiver_is_named_with_the_first_five_defined() {
+        let receivers =
+            |n: usize| -> Vec<Value> { (0..n).map(|i| json!({"name": format!("r{i}")})).collect() };
+        let spec = |n| json!({"route": {"receiver": "nope", "repeatInterval": "12h"}, "receivers": receivers(n)});
+        let m = rejected(review(spec(7)));
+        assert!(
+            m.contains(r#"(defined: ["r0", "r1", "r2", "r3", "r4"] and 2 more)"#),
+            "{m}"
+        );
+        let m = rejected(review(spec(6)));
+        assert!(
+            m.contains(r#"["r0", "r1", "r2", "r3", "r4"] and 1 more)"#),
+            "{m}"
+        );
+        let m = rejected(review(spec(5)));
+        assert!(
+            m.contains(r#"(defined: ["r0", "r1", "r2", "r3", "r4"])"#),
+            "{m}"
+        );
+    }
 }
