@@ -494,11 +494,8 @@ impl RouteWalk<'_, '_> {
             .map_or(0, |r| self.defined.listener_webhooks(r).min(1));
         let own = Fanout {
             runs: own_runs,
-            via: if own_runs > 0 {
-                vec![at.to_owned()]
-            } else {
-                Vec::new()
-            },
+            // This route, when it reaches the listener (`own_runs` is 0 or 1).
+            via: vec![at.to_owned(); own_runs],
             reported: false,
         };
         let children = self.children(route, at, receiver.as_deref(), depth);
@@ -1191,6 +1188,72 @@ mod tests {
         assert!(
             m.contains(r#"(defined: ["r0", "r1", "r2", "r3", "r4"])"#),
             "{m}"
+        );
+    }
+
+    /// A route tree of `children` routes under the top route, the last with a
+    /// `groupInterval` under the minimum (refused when it is reviewed at all).
+    fn wide(children: usize) -> Value {
+        let mut routes: Vec<Value> = (0..children)
+            .map(|_| json!({"receiver": "other"}))
+            .collect();
+        if let Some(last) = routes.last_mut() {
+            last["groupInterval"] = json!("1s");
+        }
+        routed(Value::Array(routes))
+    }
+
+    /// `levels` routes nested one in the other under the top route, the innermost with
+    /// a `groupInterval` under the minimum.
+    fn deep(levels: usize) -> Value {
+        let mut route = json!({"receiver": "other", "groupInterval": "1s"});
+        for _ in 1..levels {
+            route = json!({"receiver": "other", "routes": [route]});
+        }
+        routed(json!([route]))
+    }
+
+    #[test]
+    fn the_route_bounds_review_every_route_up_to_the_limit_and_none_past_it() {
+        let short = "groupInterval";
+        // The top route and 255 children: 256 routes, the last one reviewed.
+        let m = rejected(review(wide(super::MAX_ROUTES - 1)));
+        assert!(!m.contains("[object/bounds]"), "{m}");
+        assert!(
+            m.contains(&format!(
+                "spec.route.routes[{}].{short}",
+                super::MAX_ROUTES - 2
+            )),
+            "{m}"
+        );
+        // One more: refused once for the bound, and the route past it is not reviewed.
+        let m = rejected(review(wide(super::MAX_ROUTES)));
+        assert_eq!(
+            m,
+            format!("[object/bounds] spec.route.routes[{}]: the route tree holds more than 256 routes, the limit per AlertmanagerConfig", super::MAX_ROUTES - 1)
+        );
+        let m = rejected(review(wide(super::MAX_ROUTES + 40)));
+        assert_eq!(m.matches("[object/bounds]").count(), 1, "{m}");
+        assert!(!m.contains(short), "{m}");
+
+        // Depth: the deepest route allowed is reviewed; one level more is refused.
+        let m = rejected(review(deep(super::MAX_ROUTE_DEPTH)));
+        assert!(!m.contains("[object/bounds]"), "{m}");
+        assert!(m.contains(short), "{m}");
+        let m = rejected(review(deep(super::MAX_ROUTE_DEPTH + 1)));
+        assert!(m.contains("routes nest deeper than 32 levels"), "{m}");
+        assert!(!m.contains(short), "{m}");
+    }
+
+    #[test]
+    fn an_empty_top_receiver_is_missing() {
+        let m = rejected(review(json!({
+            "route": {"receiver": "", "repeatInterval": "12h"},
+            "receivers": [{"name": "other"}],
+        })));
+        assert_eq!(
+            m,
+            "[object/loads] spec.route.receiver: is missing: the top route must name one of the receivers defined under spec.receivers"
         );
     }
 }
