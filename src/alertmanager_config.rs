@@ -1256,4 +1256,16 @@ mod tests {
             "[object/loads] spec.route.receiver: is missing: the top route must name one of the receivers defined under spec.receivers"
         );
     }
+
+    #[test]
+    fn an_empty_child_receiver_inherits_its_parents() {
+        // As an unset one: Alertmanager (and the operator) take the parent's receiver.
+        let (_, warnings) = admitted(review(routed(json!([{"receiver": ""}]))));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let m = rejected(review(routed(json!([{"receiver": "nope"}]))));
+        assert!(
+            m.contains(r#"spec.route.routes[0].receiver: "nope" is not defined"#),
+            "{m}"
+        );
+    }
 }
