@@ -515,6 +515,40 @@ mod tests {
     }
 
     #[test]
+    fn messages_say_what_the_metric_is() {
+        assert!(
+            problems("trustyai_meanshift < 5")[0]
+                .contains("trustyai_meanshift is a p-value in [0, 1]"),
+            "{:?}",
+            problems("trustyai_meanshift < 5")
+        );
+        // A catalog entry without a description is "a drift metric".
+        struct Custom;
+        impl Catalog for Custom {
+            fn lookup(&self, metric: &str) -> Option<Cow<'_, DriftMetric>> {
+                (metric == "my_drift").then(|| {
+                    Cow::Owned(DriftMetric {
+                        direction: Direction::Below,
+                        threshold: Some(0.1),
+                        range: None,
+                        band: None,
+                        description: None,
+                    })
+                })
+            }
+        }
+        match check_alert(&parse("my_drift > 0.1").unwrap(), &Custom) {
+            DriftCheck::Problems(p) => {
+                assert!(
+                    p[0].contains("my_drift is a drift metric and drift is a value below"),
+                    "{p:?}"
+                )
+            }
+            other => panic!("expected problems, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn bands_must_be_left_outward() {
         assert!(
             problems("trustyai_spd > 0.05")[0].contains("would fire while trustyai_spd is fair")
