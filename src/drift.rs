@@ -487,6 +487,9 @@ mod tests {
             "trustyai_dir > 1.5",
             "up == 0",
             "sum(trustyai_meanshift) > 3",
+            // A rate of a p-value is no p-value: not judged as one.
+            "rate(trustyai_meanshift[5m]) > 0.05",
+            "deriv(trustyai_meanshift[10m]) > 0.05",
         ] {
             assert_eq!(check(text), DriftCheck::Fine, "{text}");
         }
@@ -503,6 +506,9 @@ mod tests {
             problems("trustyai_fouriermmd < 0.8")[0].contains("write `trustyai_fouriermmd > 0.8`")
         );
         assert!(problems("up > 1 and trustyai_meanshift > 0.05")[0].contains("no drift"));
+        // Through parentheses, as through the wrappers that keep the meaning.
+        assert!(problems("(trustyai_meanshift) > 0.05")[0].contains("no drift"));
+        assert!(problems("((max(trustyai_meanshift))) > 0.05")[0].contains("no drift"));
     }
 
     #[test]
