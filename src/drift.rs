@@ -490,6 +490,17 @@ mod tests {
             // A rate of a p-value is no p-value: not judged as one.
             "rate(trustyai_meanshift[5m]) > 0.05",
             "deriv(trustyai_meanshift[10m]) > 0.05",
+            // The number on the left: flipped before judging.
+            "0.05 >= trustyai_meanshift",
+            "0.8 < trustyai_fouriermmd",
+            "0.8 <= trustyai_fouriermmd",
+            // The metric named by a matcher, and numbers in parentheses or negated.
+            r#"{__name__="trustyai_meanshift"} < 0.05"#,
+            "trustyai_meanshift < (0.05)",
+            "trustyai_spd < -(0.1) or trustyai_spd > 0.1",
+            // Not a catalog metric: another label, a regex, a template.
+            r#"{job="trustyai_meanshift"} > 0.05"#,
+            r#"{__name__=~"trustyai_meanshift"} > 0.05"#,
         ] {
             assert_eq!(check(text), DriftCheck::Fine, "{text}");
         }
@@ -509,6 +520,19 @@ mod tests {
         // Through parentheses, as through the wrappers that keep the meaning.
         assert!(problems("(trustyai_meanshift) > 0.05")[0].contains("no drift"));
         assert!(problems("((max(trustyai_meanshift))) > 0.05")[0].contains("no drift"));
+        assert!(problems("0.05 <= trustyai_meanshift")[0].contains("no drift"));
+        assert!(problems("0.8 > trustyai_fouriermmd")[0].contains("no drift"));
+        // Quoted as flipped, the operator mirrored exactly.
+        assert!(problems("0.8 >= trustyai_fouriermmd")[0]
+            .starts_with("`trustyai_fouriermmd <= 0.8` would fire when there is no drift"));
+        assert!(problems("0.05 < trustyai_meanshift")[0]
+            .starts_with("`trustyai_meanshift > 0.05` would fire"));
+        assert!(problems("0.05 == trustyai_meanshift")[0]
+            .starts_with("`trustyai_meanshift == 0.05` is not a threshold"));
+        assert!(problems(r#"{__name__="trustyai_meanshift"} > 0.05"#)[0].contains("no drift"));
+        assert!(problems("trustyai_meanshift > (0.05)")[0].contains("no drift"));
+        assert!(problems("trustyai_meanshift < -0.5")[0].contains("would never fire"));
+        assert!(problems("trustyai_meanshift < -(0.5)")[0].contains("would never fire"));
     }
 
     #[test]
