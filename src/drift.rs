@@ -529,6 +529,27 @@ mod tests {
             .starts_with("`trustyai_meanshift > 0.05` would fire"));
         assert!(problems("0.05 == trustyai_meanshift")[0]
             .starts_with("`trustyai_meanshift == 0.05` is not a threshold"));
+        for (text, quoted) in [
+            (
+                "trustyai_meanshift < 5",
+                "`trustyai_meanshift < 5` would always fire",
+            ),
+            (
+                "trustyai_meanshift >= 0.05",
+                "`trustyai_meanshift >= 0.05` would fire when",
+            ),
+            (
+                "trustyai_meanshift != 0.05",
+                "`trustyai_meanshift != 0.05` is not a threshold",
+            ),
+            (
+                "trustyai_fouriermmd <= 0.8",
+                "`trustyai_fouriermmd <= 0.8` would fire when",
+            ),
+        ] {
+            let p = problems(text);
+            assert!(p[0].starts_with(quoted), "{text}: {p:?}");
+        }
         assert!(problems(r#"{__name__="trustyai_meanshift"} > 0.05"#)[0].contains("no drift"));
         assert!(problems("trustyai_meanshift > (0.05)")[0].contains("no drift"));
         assert!(problems("trustyai_meanshift < -0.5")[0].contains("would never fire"));
