@@ -80,3 +80,100 @@ pub fn is_dns_label(s: &str) -> bool {
         && b.first() != Some(&b'-')
         && b.last() != Some(&b'-')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_names_are_prometheus_label_names_not_reserved() {
+        for ok in ["namespace", "_a", "a_1", "A", "kubernetes_namespace"] {
+            assert_eq!(check_label_name(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "1a", "a-b", "a.b", "a:b", "é"] {
+            assert_eq!(
+                check_label_name(bad),
+                Err(format!(
+                    "{bad:?} is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)"
+                )),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            check_label_name("__name__"),
+            Err(r#""__name__" is reserved by Prometheus (names starting with "__")"#.to_owned())
+        );
+    }
+
+    #[test]
+    fn metric_names_may_hold_colons() {
+        for ok in ["up", ":a", "a:b", "_x", "job:rate5m"] {
+            assert_eq!(check_metric_name(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "1a", "a-b", "a.b", "a b"] {
+            assert_eq!(
+                check_metric_name(bad),
+                Err(format!("{bad:?} is not a Prometheus metric name")),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn qualified_names_are_kubernetes_keys() {
+        let name63 = "a".repeat(63);
+        let prefixed = format!("example.com/{name63}");
+        for ok in [
+            "tenant",
+            "openshift.io/requester",
+            "a.b_c-d",
+            "a",
+            name63.as_str(),
+            prefixed.as_str(),
+        ] {
+            assert_eq!(check_qualified_name(ok), Ok(()), "{ok}");
+        }
+        let name64 = "a".repeat(64);
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "_a",
+            "a.",
+            "a b",
+            "Example.com/x",
+            "a/b/c",
+            "/a",
+            "example.com/",
+            name64.as_str(),
+        ] {
+            assert!(check_qualified_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dns_labels_and_names() {
+        let label63 = "a".repeat(63);
+        for ok in ["a", "a-b", "0a", "a0", label63.as_str()] {
+            assert!(is_dns_label(ok), "{ok}");
+        }
+        let label64 = "a".repeat(64);
+        for bad in ["", "-a", "a-", "A", "a_b", "a.b", label64.as_str()] {
+            assert!(!is_dns_label(bad), "{bad}");
+        }
+        assert!(is_dns_1035_label("a0"));
+        assert!(!is_dns_1035_label("0a"));
+        assert!(!is_dns_1035_label("-a"));
+        assert!(!is_dns_1035_label(""));
+
+        assert!(is_dns_name("apps.cluster-abc.example.com"));
+        assert!(!is_dns_name("apps..example.com"));
+        assert!(!is_dns_name("apps.example.com."));
+        // 253 characters at most: three labels of 63 and one of 61, with their dots.
+        let at_limit = format!("{0}.{0}.{0}.{1}", label63, "a".repeat(61));
+        assert_eq!(at_limit.len(), 253);
+        assert!(is_dns_name(&at_limit));
+        let over = format!("{at_limit}a");
+        assert!(!is_dns_name(&over));
+    }
+}
