@@ -1506,6 +1506,18 @@ mod prometheus_rule {
             &workshop(),
             &["spec.groups", "2001 rules", "2000"],
         );
+        // Exactly the limit is admitted, spread over groups as the bound counts them.
+        let group = |g: usize, n: usize| {
+            let rules: Vec<Value> = (0..n)
+                .map(|i| json!({"record": format!("r{g}_{i}"), "expr": "1"}))
+                .collect();
+            json!({"name": format!("g{g}"), "rules": rules})
+        };
+        let limit = crate::prometheus_rule::MAX_RULES;
+        request["object"]["spec"]["groups"] = json!([group(0, limit - 1), group(1, 1)]);
+        admit(&request, &workshop());
+        request["object"]["spec"]["groups"] = json!([group(0, limit), group(1, 1)]);
+        refused_naming(&request, &workshop(), &["spec.groups", "2001 rules"]);
     }
 
     fn dialect_refused(expr: &str, expected: &str) {
