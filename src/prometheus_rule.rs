@@ -535,6 +535,82 @@ mod tests {
             &Settings::default(),
         );
         assert!(findings.problems.is_empty(), "{:?}", findings.problems);
+        // So does a group label of that name, and only of that name.
+        let group = |labels: serde_json::Value| {
+            json!({"spec": {"groups": [{"name": "g", "labels": labels, "rules": [
+                {"alert": "a", "expr": r#"count_values("p", up)"#},
+            ]}]}})
+        };
+        let (_, findings) = reviewed(group(json!({"p": "x"})), &Settings::default());
+        assert!(findings.problems.is_empty(), "{:?}", findings.problems);
+        let (_, findings) = reviewed(group(json!({"q": "x"})), &Settings::default());
+        assert!(
+            findings.problems[0].starts_with("[alerts/count-values]"),
+            "{:?}",
+            findings.problems
+        );
+    }
+
+    #[test]
+    fn a_rule_of_the_wrong_type_names_the_field_that_is() {
+        for (rule, field, found) in [
+            (
+                json!({"alert": "a", "record": 5, "expr": "up"}),
+                "record",
+                "a number",
+            ),
+            (
+                json!({"alert": null, "record": 5, "expr": "up"}),
+                "record",
+                "a number",
+            ),
+            (json!({"alert": 5, "expr": "up"}), "alert", "a number"),
+            (
+                json!({"alert": ["a"], "record": "r", "expr": "up"}),
+                "alert",
+                "a list",
+            ),
+        ] {
+            let (_, findings) = reviewed(one_rule(rule.clone()), &Settings::default());
+            assert_eq!(
+                findings.problems,
+                vec![format!("[object/shape] group \"g\" rule 0 (spec.groups[0].rules[0].{field}): must be a string, found {found}")],
+                "{rule}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_integer_expression_is_its_number() {
+        // The CRD types `expr` int-or-string: any integer, negative or past i64.
+        for (expr, text) in [
+            (json!(1), "1"),
+            (json!(-1), "-1"),
+            (json!(9_223_372_036_854_775_808u64), "9223372036854775808"),
+        ] {
+            let (object, findings) = reviewed(
+                one_rule(json!({"record": "r", "expr": expr})),
+                &Settings::default(),
+            );
+            assert!(
+                findings.problems.is_empty(),
+                "{expr}: {:?}",
+                findings.problems
+            );
+            // A constant has no selector to scope: the number stays as it was written.
+            assert_eq!(
+                object["spec"]["groups"][0]["rules"][0]["expr"], expr,
+                "{text}"
+            );
+        }
+        let (_, findings) = reviewed(
+            one_rule(json!({"record": "r", "expr": 1.5})),
+            &Settings::default(),
+        );
+        assert_eq!(
+            findings.problems,
+            vec!["[object/shape] group \"g\" record \"r\" (spec.groups[0].rules[0].expr): must be a string or an integer, found a number"]
+        );
     }
 }
 
@@ -578,6 +654,69 @@ mod regex_bound_tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The problems of reviewing `rules` (one group) under the default settings.
+    fn problems_of(rules: Vec<serde_json::Value>) -> Vec<String> {
+        let mut object = json!({"spec": {"groups": [{"name": "g", "rules": rules}]}});
+        let mut findings = Findings::default();
+        review(
+            &mut object,
+            "user1-test",
+            &Settings::default(),
+            &mut findings,
+        );
+        findings.problem_texts()
+    }
+
+    /// `n` recording rules `r{first}…` of `expr`.
+    fn records(first: usize, n: usize, expr: &str) -> Vec<serde_json::Value> {
+        (first..first + n)
+            .map(|i| json!({"record": format!("r{i}"), "expr": expr}))
+            .collect()
+    }
+
+    #[test]
+    fn the_object_bounds_parse_up_to_their_limit_and_nothing_past_it() {
+        let broken = |i: usize| json!({"record": format!("r{i}"), "expr": "sum("});
+        // Exactly MAX_TOKENS tokens: 64 rules of 1,023, one of 63, one of 1; a rule
+        // after them is still parsed (its syntax error is reported). Sums of groups, to
+        // stay under the nesting bound: each group `(a+…+a)` of 101 terms is 203 tokens.
+        let wide = |k: usize| vec!["a"; k].join("+");
+        let group = format!("({})", wide(101));
+        let e1023 = format!("{}+a+a", vec![group.as_str(); 5].join("+"));
+        let mut rules = records(0, 64, &e1023);
+        rules.extend(records(64, 1, &wide(32)));
+        rules.extend(records(65, 1, "1"));
+        assert_eq!(64 * 1023 + 63 + 1, MAX_TOKENS);
+        rules.push(broken(66));
+        let texts = problems_of(rules.clone());
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        assert!(
+            texts[0].starts_with(
+                "[object/loads] group \"g\" record \"r66\" (spec.groups[0].rules[66].expr)"
+            ),
+            "{texts:?}"
+        );
+        // One token more: refused for the bound, and nothing after it is parsed.
+        rules.insert(66, json!({"record": "r65b", "expr": "1"}));
+        let texts = problems_of(rules);
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        assert!(texts[0].starts_with("[object/bounds]"), "{texts:?}");
+
+        // Exactly MAX_REGEX_BYTES of regex matchers (`a=~"…"`, 2,048 bytes each, 32
+        // times): the rule after them is parsed too.
+        let regex = format!("x{{a=~\"{}\"}}", "b".repeat(2048 - 5));
+        let mut rules = records(0, 32, &regex);
+        rules.push(broken(32));
+        let texts = problems_of(rules.clone());
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        assert!(texts[0].starts_with("[object/loads]"), "{texts:?}");
+        // A byte more: refused for the bound, and nothing after it is parsed.
+        rules.insert(32, json!({"record": "r31b", "expr": "x{a=~\"b\"}"}));
+        let texts = problems_of(rules);
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        assert!(texts[0].starts_with("[object/bounds]"), "{texts:?}");
     }
 
     #[test]
