@@ -708,12 +708,39 @@ mod regex_bound_tests {
         // times): the rule after them is parsed too.
         let regex = format!("x{{a=~\"{}\"}}", "b".repeat(2048 - 5));
         let mut rules = records(0, 32, &regex);
+        // ... and every one of them is scoped, the last as the first.
+        let mut object = json!({"spec": {"groups": [{"name": "g", "rules": rules.clone()}]}});
+        let mut findings = Findings::default();
+        review(
+            &mut object,
+            "user1-test",
+            &Settings::default(),
+            &mut findings,
+        );
+        assert!(
+            findings.problems.is_empty(),
+            "{:?}",
+            findings.problem_texts()
+        );
+        for i in [0, 31] {
+            let expr = object["spec"]["groups"][0]["rules"][i]["expr"]
+                .as_str()
+                .unwrap();
+            assert!(
+                expr.starts_with("x{namespace=\"user1-test\", a=~"),
+                "{i}: {expr:.60}"
+            );
+        }
         rules.push(broken(32));
         let texts = problems_of(rules.clone());
         assert_eq!(texts.len(), 1, "{texts:?}");
         assert!(texts[0].starts_with("[object/loads]"), "{texts:?}");
         // A byte more: refused for the bound, and nothing after it is parsed.
-        rules.insert(32, json!({"record": "r31b", "expr": "x{a=~\"b\"}"}));
+        // (An alert with a problem of its own, reported only if it were reviewed on.)
+        rules.insert(
+            32,
+            json!({"alert": "r31b", "expr": "count_values(\"p\", x{a=~\"b\"})"}),
+        );
         let texts = problems_of(rules);
         assert_eq!(texts.len(), 1, "{texts:?}");
         assert!(texts[0].starts_with("[object/bounds]"), "{texts:?}");
