@@ -508,6 +508,35 @@ mod tests {
     }
 
     #[test]
+    fn a_minimum_admits_its_own_value() {
+        // Equal is enough: the default is exactly the minimum.
+        for settings in [
+            json!({"clusterDomain": "a.io", "defaultFor": "5m", "minFor": "5m"}),
+            json!({"clusterDomain": "a.io", "repeatInterval": "1h", "minRepeatInterval": "1h"}),
+        ] {
+            assert_eq!(parse(settings.clone()).validate(), Ok(()), "{settings}");
+        }
+        assert!(
+            problem_with(&json!({"repeatInterval": "59m", "minRepeatInterval": "1h"}))
+                .starts_with("repeatInterval: \"59m\" is shorter than minRepeatInterval")
+        );
+    }
+
+    #[test]
+    fn other_receiver_integrations_are_fields_ending_in_configs() {
+        let settings =
+            |name: &str| json!({"clusterDomain": "a.io", "allowedReceiverIntegrations": [name]});
+        assert_eq!(parse(settings("emailConfigs")).validate(), Ok(()));
+        for bad in ["webhookConfigs", "email", "Configsx"] {
+            assert_eq!(
+                problem_with(&settings(bad)),
+                format!("allowedReceiverIntegrations[0]: {bad:?} is not another receiver integration field (e.g. \"emailConfigs\", \"slackConfigs\")"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn drift_settings_are_explained() {
         for (settings, expected) in [
             (
