@@ -261,6 +261,29 @@ mod tests {
         assert_eq!(user("user1-test-x"), None);
     }
 
+    #[test]
+    fn another_pattern_is_not_answered_by_the_cached_one() {
+        // The compiled pattern is cached per instance; settings differ per policy.
+        let first = "(?P<user>[a-z0-9]+)-(test|prod)";
+        let second = "team-(?P<user>[a-z0-9]+)";
+        assert_eq!(
+            compiled_pattern_user(first, "user1-test")
+                .unwrap()
+                .as_deref(),
+            Some("user1")
+        );
+        assert_eq!(compiled_pattern_user(second, "user1-test").unwrap(), None);
+        assert_eq!(
+            compiled_pattern_user(second, "team-a").unwrap().as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            compiled_pattern_user(second, "team-b").unwrap().as_deref(),
+            Some("b")
+        );
+        assert_eq!(compiled_pattern_user(first, "team-b").unwrap(), None);
+    }
+
     proptest! {
         #[test]
         fn default_pattern_by_hand_equals_the_regex(ns in "[a-z0-9A-Z_.-]{0,12}(-test|-prod|-toolings|test|)") {

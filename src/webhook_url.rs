@@ -763,6 +763,20 @@ mod tests {
             rewritten_by_parsers("https://hooks.example.com/a?b=..&c=%20"),
             None
         );
+        // A '%' needs two hex digits after it, wherever it stands.
+        for url in [
+            "https://hooks.example.com/ab%4",
+            "https://hooks.example.com/ab%",
+            "https://hooks.example.com/ab%4g",
+            "https://hooks.example.com/ab%g4",
+        ] {
+            assert_eq!(
+                rewritten_by_parsers(url),
+                Some("a '%' that starts no escape"),
+                "{url}"
+            );
+        }
+        assert_eq!(rewritten_by_parsers("https://hooks.example.com/a%4F"), None);
     }
 
     #[test]
