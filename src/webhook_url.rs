@@ -295,18 +295,18 @@ fn is_host_internal(url: &Url) -> Option<&'static str> {
 /// Settings check for any template: every `{...}` is one of `allowed`.
 pub fn check_placeholders(template: &str, allowed: &[&str]) -> Result<(), String> {
     let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let close = rest[open..]
-            .find('}')
+    while let Some((_, after)) = rest.split_once('{') {
+        let (name, tail) = after
+            .split_once('}')
             .ok_or_else(|| format!("{template:?} has an unclosed '{{'"))?;
-        let placeholder = &rest[open..open + close + 1];
-        if !allowed.contains(&placeholder) {
+        let placeholder = format!("{{{name}}}");
+        if !allowed.contains(&placeholder.as_str()) {
             return Err(format!(
                 "{template:?} uses {placeholder}; the placeholders are {}",
                 allowed.join(", ")
             ));
         }
-        rest = &rest[open + close + 1..];
+        rest = tail;
     }
     Ok(())
 }
@@ -729,6 +729,62 @@ mod tests {
         match decide(Some(url), LISTENER, &settings(OnForeignListener::Reject)) {
             UrlDecision::Refuse(why) => assert!(why.contains("placeholders"), "{why}"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn templates_use_only_their_placeholders() {
+        let allowed = ["{user}", "{clusterDomain}"];
+        assert_eq!(
+            check_placeholders("https://el-{user}.{clusterDomain}/", &allowed),
+            Ok(())
+        );
+        assert_eq!(check_placeholders("{user}{user}x", &allowed), Ok(()));
+        assert_eq!(check_placeholders("no placeholder", &allowed), Ok(()));
+        assert_eq!(
+            check_placeholders("https://{user}.{namespace}/", &allowed),
+            Err(r#""https://{user}.{namespace}/" uses {namespace}; the placeholders are {user}, {clusterDomain}"#.to_owned())
+        );
+        assert_eq!(
+            check_placeholders("{user}.{a{user}", &allowed),
+            Err(
+                r#""{user}.{a{user}" uses {a{user}; the placeholders are {user}, {clusterDomain}"#
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            check_placeholders("https://{user", &allowed),
+            Err(r#""https://{user" has an unclosed '{'"#.to_owned())
+        );
+    }
+
+    #[test]
+    fn internal_ipv6_hosts_are_named() {
+        let internal =
+            |host: &str| is_host_internal(&Url::parse(&format!("http://{host}/")).unwrap());
+        for host in [
+            "[::1]",
+            "[::]",
+            "[fe80::1]",
+            "[febf::1]",
+            "[fd00:ec2::254]",
+            "[::ffff:127.0.0.1]",
+            "[::ffff:169.254.169.254]",
+        ] {
+            assert_eq!(
+                internal(host),
+                Some("a loopback, link-local or metadata address"),
+                "{host}"
+            );
+        }
+        for host in [
+            "[fec0::1]",
+            "[fe7f::1]",
+            "[2001:db8::1]",
+            "[fd00:ec2::253]",
+            "[fd00:ec3::254]",
+        ] {
+            assert_eq!(internal(host), None, "{host}");
         }
     }
 
