@@ -623,6 +623,29 @@ mod tests {
         ] {
             assert!(!has_listener_shape(url, TEMPLATE), "{url}");
         }
+        // A template without placeholders has one shape: itself.
+        let fixed = "https://listener.example.com/";
+        assert!(has_listener_shape(fixed, fixed));
+        assert!(!has_listener_shape("https://other.example.com/", fixed));
+    }
+
+    #[test]
+    fn allowed_prefixes_are_http_urls_with_a_host() {
+        for prefix in [
+            "ftp://hooks.example.com/",
+            "mailto:a@hooks.example.com",
+            "hooks.example.com",
+        ] {
+            assert_eq!(
+                check_allowed_prefix(prefix),
+                Err(format!("{prefix:?} is not an http(s) URL with a host (e.g. \"https://hooks.example.com/alerts/\")")),
+                "{prefix}"
+            );
+        }
+        assert_eq!(
+            check_allowed_prefix("https://hooks.example.com/alerts/"),
+            Ok(())
+        );
     }
 
     #[test]
