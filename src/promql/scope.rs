@@ -243,6 +243,42 @@ mod tests {
         run(text, OnConflict::Reject).unwrap().0
     }
 
+    /// A node promql-parser never parses, only a program builds: scoping cannot see
+    /// into it, so it fails closed rather than admit what it did not read.
+    #[derive(Debug)]
+    struct Opaque;
+    impl promql_parser::parser::ast::ExtensionExpr for Opaque {
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+        fn name(&self) -> &str {
+            "opaque"
+        }
+        fn value_type(&self) -> promql_parser::parser::value::ValueType {
+            promql_parser::parser::value::ValueType::Vector
+        }
+        fn children(&self) -> &[Expr] {
+            &[]
+        }
+        fn with_new_children(
+            &self,
+            _: Vec<Expr>,
+        ) -> std::sync::Arc<dyn promql_parser::parser::ast::ExtensionExpr> {
+            std::sync::Arc::new(Opaque)
+        }
+    }
+
+    #[test]
+    fn an_extension_node_is_refused() {
+        let mut e = Expr::Extension(promql_parser::parser::ast::Extension {
+            expr: std::sync::Arc::new(Opaque),
+        });
+        assert!(matches!(
+            scope_expr(&mut e, &scope(OnConflict::Reject)),
+            Err(ScopeError::UnsupportedNode)
+        ));
+    }
+
     #[test]
     fn adds_the_matcher_to_a_bare_selector() {
         assert_eq!(scoped("up"), r#"up{namespace="user1-test"}"#);
