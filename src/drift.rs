@@ -577,15 +577,13 @@ mod tests {
         struct Custom;
         impl Catalog for Custom {
             fn lookup(&self, metric: &str) -> Option<Cow<'_, DriftMetric>> {
-                (metric == "my_drift").then(|| {
-                    Cow::Owned(DriftMetric {
-                        direction: Direction::Below,
-                        threshold: Some(0.1),
-                        range: None,
-                        band: None,
-                        description: None,
-                    })
-                })
+                (metric == "my_drift").then_some(Cow::Owned(DriftMetric {
+                    direction: Direction::Below,
+                    threshold: Some(0.1),
+                    range: None,
+                    band: None,
+                    description: None,
+                }))
             }
         }
         match check_alert(&parse("my_drift > 0.1").unwrap(), &Custom) {

@@ -684,7 +684,7 @@ mod regex_bound_tests {
         // stay under the nesting bound: each group `(a+…+a)` of 101 terms is 203 tokens.
         let wide = |k: usize| vec!["a"; k].join("+");
         let group = format!("({})", wide(101));
-        let e1023 = format!("{}+a+a", vec![group.as_str(); 5].join("+"));
+        let e1023 = format!("{}+a+a", [group.as_str(); 5].join("+"));
         let mut rules = records(0, 64, &e1023);
         rules.extend(records(64, 1, &wide(32)));
         rules.extend(records(65, 1, "1"));
