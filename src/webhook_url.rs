@@ -319,10 +319,8 @@ pub fn has_unfilled_placeholder(url: &str) -> bool {
     }
     // `<UPPER_CASE_NAME>`
     let mut rest = url;
-    while let Some(open) = rest.find('<') {
-        let after = &rest[open + 1..];
-        if let Some(close) = after.find('>') {
-            let name = &after[..close];
+    while let Some((_, after)) = rest.split_once('<') {
+        if let Some((name, _)) = after.split_once('>') {
             if !name.is_empty()
                 && name
                     .bytes()
@@ -604,6 +602,10 @@ mod tests {
         assert!(!has_unfilled_placeholder(
             "https://el-ct-listener-user1-toolings.apps.x/"
         ));
+        // Each `<` starts a candidate, a nested one too; `<>` and lowercase are none.
+        assert!(has_unfilled_placeholder("https://x/<a<USER_1>"));
+        assert!(!has_unfilled_placeholder("https://x/<><user>"));
+        assert!(!has_unfilled_placeholder("https://x/<USER"));
     }
 
     #[test]
