@@ -656,8 +656,9 @@ mod regex_bound_tests {
         }
     }
 
-    /// The problems of reviewing `rules` (one group) under the default settings.
-    fn problems_of(rules: Vec<serde_json::Value>) -> Vec<String> {
+    /// The object (one group of `rules`) as reviewed under the default settings, and
+    /// what the review found.
+    fn reviewed(rules: Vec<serde_json::Value>) -> (serde_json::Value, Findings) {
         let mut object = json!({"spec": {"groups": [{"name": "g", "rules": rules}]}});
         let mut findings = Findings::default();
         review(
@@ -666,7 +667,12 @@ mod regex_bound_tests {
             &Settings::default(),
             &mut findings,
         );
-        findings.problem_texts()
+        (object, findings)
+    }
+
+    /// The problems of reviewing `rules` (one group) under the default settings.
+    fn problems_of(rules: Vec<serde_json::Value>) -> Vec<String> {
+        reviewed(rules).1.problem_texts()
     }
 
     /// `n` recording rules `r{first}…` of `expr`.
@@ -709,14 +715,7 @@ mod regex_bound_tests {
         let regex = format!("x{{a=~\"{}\"}}", "b".repeat(2048 - 5));
         let mut rules = records(0, 32, &regex);
         // ... and every one of them is scoped, the last as the first.
-        let mut object = json!({"spec": {"groups": [{"name": "g", "rules": rules.clone()}]}});
-        let mut findings = Findings::default();
-        review(
-            &mut object,
-            "user1-test",
-            &Settings::default(),
-            &mut findings,
-        );
+        let (object, findings) = reviewed(rules.clone());
         assert!(
             findings.problems.is_empty(),
             "{:?}",
@@ -755,15 +754,7 @@ mod regex_bound_tests {
         let rules: Vec<_> = (0..70)
             .map(|i| json!({"record": format!("r{i}"), "expr": expr}))
             .collect();
-        let mut object = json!({"spec": {"groups": [{"name": "g", "rules": rules}]}});
-        let mut findings = Findings::default();
-        review(
-            &mut object,
-            "user1-test",
-            &Settings::default(),
-            &mut findings,
-        );
-        let texts = findings.problem_texts();
+        let texts = problems_of(rules);
         assert_eq!(texts.len(), 1, "{texts:?}");
         assert!(
             texts[0].starts_with("[object/bounds] group \"g\" record \"r65\" (spec.groups[0].rules[65].expr): the object's expressions reach"),
@@ -777,18 +768,7 @@ mod regex_bound_tests {
         let rules: Vec<_> = (0..60)
             .map(|i| json!({"record": format!("r{i}"), "expr": expr}))
             .collect();
-        let mut object = json!({"spec": {"groups": [{"name": "g", "rules": rules}]}});
-        let mut findings = Findings::default();
-        review(
-            &mut object,
-            "user1-test",
-            &Settings::default(),
-            &mut findings,
-        );
-        assert!(
-            findings.problems.is_empty(),
-            "{:?}",
-            findings.problem_texts()
-        );
+        let texts = problems_of(rules);
+        assert!(texts.is_empty(), "{texts:?}");
     }
 }

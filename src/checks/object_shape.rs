@@ -91,7 +91,7 @@ pub fn string<'m>(
     at: impl FnOnce() -> Location,
     findings: &mut Findings,
 ) -> Typed<&'m str> {
-    typed(map, key, at, findings, |v| v.as_str().ok_or("a string"))
+    text(map, key, at, findings, "a string")
 }
 
 /// `map[key]` as the text of a Prometheus duration (`"10m"`); whether it parses, and
@@ -102,9 +102,18 @@ pub fn duration<'m>(
     at: impl FnOnce() -> Location,
     findings: &mut Findings,
 ) -> Typed<&'m str> {
-    typed(map, key, at, findings, |v| {
-        v.as_str().ok_or("a duration string")
-    })
+    text(map, key, at, findings, "a duration string")
+}
+
+/// `map[key]` as a string, called `expected` in the message when it is not one.
+fn text<'m>(
+    map: &'m Map<String, Value>,
+    key: &str,
+    at: impl FnOnce() -> Location,
+    findings: &mut Findings,
+    expected: &'static str,
+) -> Typed<&'m str> {
+    typed(map, key, at, findings, |v| v.as_str().ok_or(expected))
 }
 
 /// `map[key]` as a map of strings (labels, annotations). A value that is not a string

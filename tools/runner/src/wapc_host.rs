@@ -350,40 +350,26 @@ fn add_wasi(linker: &mut Linker<State>) -> Result<()> {
     const SUCCESS: i32 = 0;
     const BADF: i32 = 8;
     let link = |e: wasmtime::Error| anyhow!("{e}");
-    linker
-        .func_wrap(
-            WASI,
-            "environ_sizes_get",
-            |mut caller: Caller<'_, State>, count: i32, size: i32| {
-                write(&mut caller, count, &0u32.to_le_bytes())?;
-                write(&mut caller, size, &0u32.to_le_bytes())?;
-                Ok(SUCCESS)
-            },
-        )
-        .map_err(link)?;
-    linker
-        .func_wrap(
-            WASI,
-            "environ_get",
-            |_: Caller<'_, State>, _: i32, _: i32| SUCCESS,
-        )
-        .map_err(link)?;
-    linker
-        .func_wrap(
-            WASI,
-            "args_sizes_get",
-            |mut caller: Caller<'_, State>, count: i32, size: i32| {
-                write(&mut caller, count, &0u32.to_le_bytes())?;
-                write(&mut caller, size, &0u32.to_le_bytes())?;
-                Ok(SUCCESS)
-            },
-        )
-        .map_err(link)?;
-    linker
-        .func_wrap(WASI, "args_get", |_: Caller<'_, State>, _: i32, _: i32| {
-            SUCCESS
-        })
-        .map_err(link)?;
+    // No environment and no arguments: both lists are empty.
+    for (sizes, list) in [
+        ("environ_sizes_get", "environ_get"),
+        ("args_sizes_get", "args_get"),
+    ] {
+        linker
+            .func_wrap(
+                WASI,
+                sizes,
+                |mut caller: Caller<'_, State>, count: i32, size: i32| {
+                    write(&mut caller, count, &0u32.to_le_bytes())?;
+                    write(&mut caller, size, &0u32.to_le_bytes())?;
+                    Ok(SUCCESS)
+                },
+            )
+            .map_err(link)?;
+        linker
+            .func_wrap(WASI, list, |_: Caller<'_, State>, _: i32, _: i32| SUCCESS)
+            .map_err(link)?;
+    }
     linker
         .func_wrap(
             WASI,
