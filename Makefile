@@ -172,21 +172,20 @@ fuzz:
 # Mutation testing (cargo-mutants, configured in .cargo/mutants.toml): every mutant of
 # src/ must make `cargo test --lib` fail, or be listed there as equivalent with a reason.
 # `make mutants` tries them all (long: see docs/development.md); `make mutants-diff` only
-# those in lines changed since MUTANTS_BASE, cheap enough before every stop. Mutated
-# builds go to their own target dir (seeded once from target/debug), never where the
-# other tests look. Extra arguments: MUTANTS_ARGS (e.g. MUTANTS_ARGS='-f src/drift.rs').
-MUTANTS_TARGET := $(CURDIR)/target/mutants-build
-MUTANTS_JOBS ?= 1
+# those in lines changed since MUTANTS_BASE, cheap enough before every stop. cargo-mutants
+# builds in a copy of the tree; it shares target/ so the dependencies built for the tests
+# are reused, while the mutated crate, built from the copy's path, gets artifacts of its
+# own and never replaces the ones other tests run. With MUTANTS_JOBS=2 one job's tests
+# run while the other builds (builds take turns on target/'s lock).
+# Extra arguments: MUTANTS_ARGS (e.g. MUTANTS_ARGS='-f src/drift.rs').
+MUTANTS_TARGET := $(CURDIR)/target
+MUTANTS_JOBS ?= 2
 MUTANTS_BASE ?= $(shell git rev-parse -q --verify origin/main >/dev/null && echo origin/main || echo HEAD~1)
 .PHONY: mutants mutants-diff mutants-deps
 
 mutants-deps:
 	@command -v cargo-mutants >/dev/null 2>&1 || { \
 	  echo "mutants: installing cargo-mutants from crates.io"; cargo install --locked cargo-mutants; }
-	@if [ ! -d $(MUTANTS_TARGET)/debug ] && [ -d target/debug ]; then \
-	  echo "mutants: seeding $(MUTANTS_TARGET) from target/debug (built dependencies)"; \
-	  mkdir -p $(MUTANTS_TARGET) && cp -a --reflink=auto target/debug $(MUTANTS_TARGET)/; \
-	fi
 
 mutants: mutants-deps
 	CARGO_TARGET_DIR=$(MUTANTS_TARGET) cargo mutants --jobs $(MUTANTS_JOBS) $(MUTANTS_ARGS)
