@@ -172,20 +172,32 @@ fuzz:
 # Mutation testing (cargo-mutants, configured in .cargo/mutants.toml): every mutant of
 # src/ must make `cargo test --lib` fail, or be listed there as equivalent with a reason.
 # `make mutants` tries them all (long: see docs/development.md); `make mutants-diff` only
-# those in lines changed since MUTANTS_BASE, cheap enough before every stop. cargo-mutants
-# builds in a copy of the tree; it shares target/ so the dependencies built for the tests
-# are reused, while the mutated crate, built from the copy's path, gets artifacts of its
-# own and never replaces the ones other tests run. With MUTANTS_JOBS=2 one job's tests
-# run while the other builds (builds take turns on target/'s lock).
+# those in lines changed since MUTANTS_BASE, cheap enough before every stop.
+# Mutated builds go to a target dir of their own: cargo-mutants builds in a copy of the
+# tree, and a workspace crate built from the copy gets the same artifact names as the
+# original, so a shared target/ would hand mutated binaries to the other tests (and two
+# jobs would swap each other's). The first run seeds it with hard links to the built
+# dependencies of target/debug, never to the workspace's own artifacts (cargo rewrites
+# those). One job: two would share that dir and clobber each other the same way.
 # Extra arguments: MUTANTS_ARGS (e.g. MUTANTS_ARGS='-f src/drift.rs').
-MUTANTS_TARGET := $(CURDIR)/target
-MUTANTS_JOBS ?= 2
+MUTANTS_TARGET := $(CURDIR)/target/mutants-build
+MUTANTS_JOBS ?= 1
 MUTANTS_BASE ?= $(shell git rev-parse -q --verify origin/main >/dev/null && echo origin/main || echo HEAD~1)
+WORKSPACE_ARTIFACTS := tenant[-_]alerting[-_]policy* policy[-_]runner* floor[-_]policy* \
+  preinit* policy[-_]sign* it-* cli-* fix_proptest-* golden-* native_matches_wasm-* \
+  check-* startup-* policy-[0-9a-f]* policy_server-*
 .PHONY: mutants mutants-diff mutants-deps
 
 mutants-deps:
 	@command -v cargo-mutants >/dev/null 2>&1 || { \
 	  echo "mutants: installing cargo-mutants from crates.io"; cargo install --locked cargo-mutants; }
+	@if [ ! -d $(MUTANTS_TARGET)/debug ] && [ -d target/debug/deps ]; then \
+	  echo "mutants: seeding $(MUTANTS_TARGET) with hard links to target/debug's dependencies"; \
+	  mkdir -p $(MUTANTS_TARGET)/debug && \
+	  for d in deps build .fingerprint; do cp -al target/debug/$$d $(MUTANTS_TARGET)/debug/; done && \
+	  for d in deps build .fingerprint; do ( cd $(MUTANTS_TARGET)/debug/$$d && \
+	    for p in $(WORKSPACE_ARTIFACTS); do rm -rf $$p lib$$p; done ); done; \
+	fi
 
 mutants: mutants-deps
 	CARGO_TARGET_DIR=$(MUTANTS_TARGET) cargo mutants --jobs $(MUTANTS_JOBS) $(MUTANTS_ARGS)

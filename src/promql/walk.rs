@@ -95,7 +95,9 @@ fn walk_mut_at<E: From<TooDeep>>(
     children_mut(expr).try_for_each(|child| walk_mut_at(child, visit, depth + 1))
 }
 
-/// How deep the tree is (a leaf is 1); `None` past [`MAX_TREE_DEPTH`].
+/// How deep the tree is (a leaf is 1); `None` past [`MAX_TREE_DEPTH`]. The oracle the
+/// depth bound's tests measure it against; the policy itself never needs the number.
+#[cfg(test)]
 pub fn depth(expr: &Expr) -> Option<usize> {
     fn at(expr: &Expr, level: usize) -> Option<usize> {
         if level > MAX_TREE_DEPTH {
@@ -160,8 +162,44 @@ mod tests {
         assert_eq!(count, again);
     }
 
+    /// `1` inside `levels - 1` pairs of parentheses: a tree `levels` deep.
+    fn nested(levels: usize) -> Expr {
+        let parens = levels - 1;
+        parse(&format!("{}1{}", "(".repeat(parens), ")".repeat(parens))).unwrap()
+    }
+
+    #[test]
+    fn both_walks_visit_every_level_up_to_the_bound_and_stop_past_it() {
+        // The root is at depth 0, so MAX_TREE_DEPTH + 1 levels are walked whole.
+        let deepest = MAX_TREE_DEPTH + 1;
+        let mut visited = 0;
+        assert_eq!(walk(&nested(deepest), &mut |_| visited += 1), Ok(()));
+        assert_eq!(visited, deepest);
+        let mut visited_mut = 0;
+        let walked = walk_mut::<TooDeep>(&mut nested(deepest), &mut |_| {
+            visited_mut += 1;
+            Ok(())
+        });
+        assert_eq!(walked, Ok(()));
+        assert_eq!(visited_mut, deepest);
+
+        // One level more: the walk fails, having visited every level it was allowed.
+        let mut visited = 0;
+        assert_eq!(walk(&nested(deepest + 1), &mut |_| visited += 1), Err(TooDeep));
+        assert_eq!(visited, deepest);
+        let mut visited_mut = 0;
+        let walked = walk_mut::<TooDeep>(&mut nested(deepest + 1), &mut |_| {
+            visited_mut += 1;
+            Ok(())
+        });
+        assert_eq!(walked, Err(TooDeep));
+        assert_eq!(visited_mut, deepest);
+    }
+
     #[test]
     fn depth_counts_levels() {
+        assert_eq!(depth(&nested(MAX_TREE_DEPTH)), Some(MAX_TREE_DEPTH));
+        assert_eq!(depth(&nested(MAX_TREE_DEPTH + 1)), None);
         assert_eq!(depth(&parse("up").unwrap()), Some(1));
         assert_eq!(depth(&parse("sum(rate(x[5m]))").unwrap()), Some(3));
         assert_eq!(depth(&parse("-(-(1))").unwrap()), Some(5));
