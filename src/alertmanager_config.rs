@@ -955,6 +955,14 @@ mod tests {
             m.contains("spec.route.routes[0].groupWait: \"soon\" is not a Prometheus duration"),
             "{m}"
         );
+        // amtool: "duration out of range"; Alertmanager would not load the route.
+        let m = rejected(review(child(json!({"repeatInterval": "293y"}))));
+        assert!(
+            m.contains(
+                "spec.route.routes[0].repeatInterval: \"293y\" is out of Prometheus's range"
+            ),
+            "{m}"
+        );
 
         // Raised instead, when the admin says so; zero is still refused.
         let raise = Settings {

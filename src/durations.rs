@@ -13,6 +13,11 @@ const UNITS: [(&str, u64); 7] = [
     ("ms", 1),
 ];
 
+/// The longest duration Prometheus and Alertmanager load (`292y171d23h47m16s854ms`): they
+/// hold it as Go's `time.Duration`, nanoseconds in an `i64`, and refuse anything longer
+/// as "duration out of range" (checked with promtool and amtool).
+pub const MAX_MILLIS: u64 = i64::MAX as u64 / 1_000_000;
+
 /// Parses a Prometheus duration into milliseconds.
 pub fn parse_millis(text: &str) -> Result<u64, String> {
     let invalid = || {
@@ -56,6 +61,11 @@ pub fn parse_millis(text: &str) -> Result<u64, String> {
             .and_then(|v| total.checked_add(v))
             .ok_or_else(|| format!("{text:?} is too long a duration"))?;
     }
+    if total > MAX_MILLIS {
+        return Err(format!(
+            "{text:?} is out of Prometheus's range: the longest duration it loads is 292y171d23h47m16s854ms"
+        ));
+    }
     Ok(total)
 }
 
@@ -73,6 +83,33 @@ mod tests {
         assert_eq!(parse_millis("1w2d"), Ok(9 * 86_400_000));
         assert_eq!(parse_millis("1s500ms"), Ok(1500));
         assert_eq!(parse_millis("0s"), Ok(0));
+        // A year is 365 days in Prometheus's model.ParseDuration.
+        assert_eq!(parse_millis("1y"), Ok(31_536_000_000));
+        assert_eq!(parse_millis("2y1d"), Ok(2 * 31_536_000_000 + 86_400_000));
+    }
+
+    #[test]
+    fn the_longest_duration_prometheus_loads_is_accepted_and_one_ms_more_is_not() {
+        // promtool and amtool: `292y171d23h47m16s854ms` loads, a millisecond more fails
+        // with "duration out of range", as does `293y` or `106752d`.
+        assert_eq!(parse_millis("292y171d23h47m16s854ms"), Ok(MAX_MILLIS));
+        assert_eq!(parse_millis("9223372036854ms"), Ok(MAX_MILLIS));
+        for too_long in [
+            "292y171d23h47m16s855ms",
+            "9223372036855ms",
+            "293y",
+            "106752d",
+        ] {
+            assert_eq!(
+                parse_millis(too_long),
+                Err(format!("{too_long:?} is out of Prometheus's range: the longest duration it loads is 292y171d23h47m16s854ms")),
+            );
+        }
+        // Past u64 itself: still an answer, not an overflow.
+        assert_eq!(
+            parse_millis("1s18446744073709551615ms"),
+            Err("\"1s18446744073709551615ms\" is too long a duration".to_string())
+        );
     }
 
     #[test]

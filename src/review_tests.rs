@@ -1709,6 +1709,8 @@ mod drift {
         for_30s_is_below_min_for: ("30s", "shorter than the minimum \"1m\""),
         for_0s_is_below_min_for: ("0s", "shorter"),
         for_in_words_is_not_a_duration: ("ten minutes", "not a Prometheus duration"),
+        // promtool: "duration out of range"; the rule file would not load.
+        for_past_go_s_duration_is_out_of_range: ("293y", "\"293y\" is out of Prometheus's range"),
     }
 
     #[test]

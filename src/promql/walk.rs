@@ -185,7 +185,10 @@ mod tests {
 
         // One level more: the walk fails, having visited every level it was allowed.
         let mut visited = 0;
-        assert_eq!(walk(&nested(deepest + 1), &mut |_| visited += 1), Err(TooDeep));
+        assert_eq!(
+            walk(&nested(deepest + 1), &mut |_| visited += 1),
+            Err(TooDeep)
+        );
         assert_eq!(visited, deepest);
         let mut visited_mut = 0;
         let walked = walk_mut::<TooDeep>(&mut nested(deepest + 1), &mut |_| {
