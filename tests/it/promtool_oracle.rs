@@ -359,3 +359,67 @@ fn admitted_escapes_and_timestamps_select_what_the_author_wrote() {
         selects(&format!("issue17-{i}"), &object, &stored, &series, expected);
     }
 }
+
+/// tests/fixtures/templates/verdicts.jsonl holds Go's verdict on ~11,000 alert templates
+/// (scripts/template-verdicts wrote it); src/go_template.rs is tested natively against
+/// it. Here promtool gives every verdict again, so the file cannot drift from Go: each
+/// template is one annotation of one alert, and promtool names every annotation it
+/// refuses.
+#[test]
+fn the_committed_template_verdicts_are_promtools() {
+    let tool = promtool();
+    let corpus =
+        std::fs::read_to_string(repo_root().join("tests/fixtures/templates/verdicts.jsonl"))
+            .expect("read the template verdicts");
+    let entries: Vec<(String, bool)> = corpus
+        .lines()
+        .map(|line| {
+            let entry: Value = serde_json::from_str(line).expect("one JSON object a line");
+            (
+                entry["template"].as_str().expect("template").to_owned(),
+                entry["loads"].as_bool().expect("loads"),
+            )
+        })
+        .collect();
+    assert!(entries.len() > 5000, "{} templates", entries.len());
+    let annotations: serde_json::Map<String, Value> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (template, _))| (format!("t{i}"), json!(template)))
+        .collect();
+    let dir = scratch_dir("template-verdicts");
+    let path = dir.join("rules.yaml");
+    let file = json!({"groups": [{"name": "g", "rules": [
+        {"alert": "A", "expr": "up == 0", "annotations": annotations}
+    ]}]});
+    std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+    let (_, out) = run(Command::new(tool).args(["check", "rules"]).arg(&path));
+    let refused: std::collections::HashSet<usize> = out
+        .split("annotation \"t")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next()?.parse().ok())
+        .collect();
+    let wrong: Vec<String> = entries
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, loads))| refused.contains(i) == *loads)
+        .map(|(i, (template, loads))| {
+            format!(
+                "{template:?}: committed {loads}, promtool {}",
+                !refused.contains(&i)
+            )
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} verdicts differ from promtool's (rerun scripts/template-verdicts):\n{}",
+        wrong.len(),
+        wrong
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
