@@ -5,8 +5,9 @@
 //!
 //! - text and actions: an action runs from `{{` to the next `}}` that is not inside a
 //!   string, raw string or character constant; `{{- ` and ` -}}` (a space, tab, CR or LF
-//!   next to the `-`) trim the white space of the text beside them; `{{/* … */}}` is a
-//!   comment (the `/*` right after the delimiter or its trim marker);
+//!   next to the `-`) are trim markers, not a minus sign; `{{/* … */}}` is a comment (the
+//!   `/*` right after the delimiter or its trim marker). The text between actions, and
+//!   so what trimming takes from it, is not kept: it cannot refer to anything;
 //! - inside an action: strings `"…"` with Go escapes, raw strings `` `…` ``, character
 //!   constants `'…'`, numbers, `true`/`false`, `nil`, `.`, fields `.Name`, variables `$`,
 //!   `$name`, chains `$x.A.B`, `(pipeline).A`, function identifiers, `|`, `:=`, `=`, `,`;
@@ -198,7 +199,6 @@ pub fn parse(text: &str, predeclared: &[&str]) -> Result<Template, ParseError> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Text,
     LeftDelim,
     RightDelim,
     Space,
@@ -328,28 +328,22 @@ impl<'s> Lexer<'s> {
         }
     }
 
+    /// Text between actions is not kept (it cannot refer to anything), nor is the white
+    /// space trim markers take from it: only the actions are lexed.
     fn run(mut self) -> Result<Vec<Token>, ParseError> {
         let len = self.bytes.len();
         loop {
             let Some(found) = self.src[self.pos..].find("{{") else {
-                if self.pos < len {
-                    self.push(Kind::Text, self.pos, len);
-                }
                 self.push(Kind::Eof, len, len);
                 return Ok(self.tokens);
             };
             let delim = self.pos + found;
             let after = delim + 2;
-            let trim = has_left_trim_marker(self.rest(after));
-            let mut text_end = delim;
-            if trim {
-                let text = &self.src[self.pos..delim];
-                text_end -= text.len() - text.trim_end_matches([' ', '\t', '\r', '\n']).len();
-            }
-            if text_end > self.pos {
-                self.push(Kind::Text, self.pos, text_end);
-            }
-            let inside = if trim { after + 2 } else { after };
+            let inside = if has_left_trim_marker(self.rest(after)) {
+                after + 2
+            } else {
+                after
+            };
             if self.rest(inside).starts_with(b"/*") {
                 self.pos = self.comment(delim, inside + 2)?;
                 continue;
@@ -365,20 +359,12 @@ impl<'s> Lexer<'s> {
         let Some(close) = self.src[body..].find("*/") else {
             return error(delim, "unclosed comment");
         };
-        let mut pos = body + close + 2;
-        let (at_delim, trim) = self.at_right_delim(pos);
-        if !at_delim {
-            return error(delim, "comment ends before closing delimiter");
+        let end = body + close + 2;
+        match self.at_right_delim(end) {
+            (true, true) => Ok(end + 4),
+            (true, false) => Ok(end + 2),
+            (false, _) => error(delim, "comment ends before closing delimiter"),
         }
-        if trim {
-            pos += 2;
-        }
-        pos += 2;
-        if trim {
-            let rest = &self.src[pos..];
-            pos += rest.len() - rest.trim_start_matches([' ', '\t', '\r', '\n']).len();
-        }
-        Ok(pos)
     }
 
     /// Lexes one action, from after `{{` (and its trim marker) past `}}`.
@@ -395,10 +381,6 @@ impl<'s> Lexer<'s> {
                 }
                 self.push(Kind::RightDelim, self.pos, self.pos + 2);
                 self.pos += 2;
-                if trim {
-                    let rest = &self.src[self.pos..];
-                    self.pos += rest.len() - rest.trim_start_matches([' ', '\t', '\r', '\n']).len();
-                }
                 return Ok(());
             }
             let start = self.pos;
@@ -643,7 +625,6 @@ enum Ending {
 
 enum Parsed {
     Node(Node),
-    Text,
     Ending(Ending),
 }
 
@@ -776,7 +757,6 @@ impl Parser<'_> {
             }
             match self.text_or_action()? {
                 Parsed::Node(node) => body.push(node),
-                Parsed::Text => {}
                 Parsed::Ending(Ending::End) => return error(token.start, "unexpected {{end}}"),
                 Parsed::Ending(Ending::Else { offset, .. }) => {
                     return error(offset, "unexpected {{else}}")
@@ -831,7 +811,6 @@ impl Parser<'_> {
             }
             match self.text_or_action()? {
                 Parsed::Node(node) => list.push(node),
-                Parsed::Text => {}
                 Parsed::Ending(ending) => return Ok((list, ending)),
             }
         }
@@ -840,7 +819,6 @@ impl Parser<'_> {
     fn text_or_action(&mut self) -> Result<Parsed, ParseError> {
         let token = self.next_non_space();
         match token.kind {
-            Kind::Text => Ok(Parsed::Text),
             Kind::LeftDelim => self.action(),
             _ => self.unexpected(token, "input"),
         }
