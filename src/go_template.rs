@@ -689,7 +689,6 @@ impl Parser<'_> {
     fn describe(&self, token: Token) -> String {
         match token.kind {
             Kind::Eof => "EOF".to_owned(),
-            Kind::RightDelim => "\"}}\"".to_owned(),
             Kind::Block
             | Kind::Break
             | Kind::Continue
@@ -1664,6 +1663,28 @@ mod tests {
     }
 
     #[test]
+    fn the_right_delimiter_is_located_after_its_trim_marker() {
+        for (text, offset) in [("{{ define }}", 10), ("{{ define -}}", 11)] {
+            assert_eq!(
+                err(text),
+                ParseError {
+                    offset,
+                    message: "unexpected \"}}\" in define clause".to_owned()
+                },
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_resumes_right_after_a_comment_never_inside_it() {
+        // A `{{` inside the comment is the comment's, with or without a trim marker.
+        assert!(ok("{{/*{{*/ -}}").body.is_empty());
+        assert!(ok("{{/*{{*/}}").body.is_empty());
+        assert_eq!(functions("{{/*{{*/ -}}{{ len $labels }}"), [("len".to_owned(), 15)]);
+    }
+
+    #[test]
     fn work_is_bounded() {
         let deep = format!("{{{{ {}1{} }}}}", "(".repeat(200), ")".repeat(200));
         assert!(err(&deep).message.contains("nested parentheses"));
@@ -1709,4 +1730,5 @@ mod tests {
             go(&alphabet, &mut text, 3);
         }
     }
+
 }
