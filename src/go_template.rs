@@ -361,8 +361,8 @@ impl<'s> Lexer<'s> {
         };
         let end = body + close + 2;
         match self.at_right_delim(end) {
-            (true, true) => Ok(end + 4),
-            (true, false) => Ok(end + 2),
+            // Past ` -}}` or `}}`.
+            (true, trim) => Ok(end + if trim { 4 } else { 2 }),
             (false, _) => error(delim, "comment ends before closing delimiter"),
         }
     }
