@@ -390,20 +390,17 @@ impl<'s> Lexer<'s> {
             self.pos += c.len_utf8();
             match c {
                 ' ' | '\t' | '\r' | '\n' => {
-                    let mut count = 1;
                     while self.bytes.get(self.pos).copied().is_some_and(is_space) {
                         self.pos += 1;
-                        count += 1;
                     }
-                    // ` -}}`: the last space belongs to the trim marker.
+                    // ` -}}`: the last space belongs to the trim marker, and the parser
+                    // skips the space before `}}`, so no space token.
                     let last = self.pos - 1;
                     if has_right_trim_marker(self.rest(last))
                         && self.rest(last + 2).starts_with(b"}}")
                     {
                         self.pos = last;
-                        if count == 1 {
-                            continue;
-                        }
+                        continue;
                     }
                     self.push(Kind::Space, start, self.pos);
                 }
