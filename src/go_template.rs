@@ -1575,6 +1575,9 @@ mod tests {
             ("{{ $nope }}", 3, "undefined variable \"$nope\""),
             ("{{ \"a }}", 3, "unterminated quoted string"),
             ("{{ `a }}", 3, "unterminated raw quoted string"),
+            // A newline ends neither a string nor a character constant: unterminated.
+            ("{{ \"a\nb\" }}", 3, "unterminated quoted string"),
+            ("{{ 'a\n' }}", 3, "unterminated character constant"),
             ("{{ ( 1 }}", 7, "unclosed left paren"),
             ("{{ 1 ) }}", 5, "unexpected right paren"),
             ("{{ break }}", 3, "{{break}} outside {{range}}"),
@@ -1679,6 +1682,19 @@ mod tests {
         assert!(ok("{{/*{{*/ -}}").body.is_empty());
         assert!(ok("{{/*{{*/}}").body.is_empty());
         assert_eq!(functions("{{/*{{*/ -}}{{ len $labels }}"), [("len".to_owned(), 15)]);
+    }
+
+    #[test]
+    fn parentheses_nest_up_to_the_bound() {
+        let nested = |n: usize| format!("{{{{ {}1{} }}}}", "(".repeat(n), ")".repeat(n));
+        ok(&nested(MAX_NESTING));
+        assert_eq!(
+            err(&nested(MAX_NESTING + 1)),
+            ParseError {
+                offset: 3 + MAX_NESTING,
+                message: format!("more than {MAX_NESTING} nested parentheses"),
+            }
+        );
     }
 
     #[test]
