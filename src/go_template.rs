@@ -1592,6 +1592,8 @@ mod tests {
                 "invalid syntax in string literal \"\\q\"",
             ),
             ("{{ 3x }}", 3, "bad number syntax: \"3x\""),
+            // A complex number must end in `i`.
+            ("{{ 1+2 }}", 3, "bad number syntax: \"1+2\""),
             ("{{ a+ }}", 4, "bad character '+'"),
             (
                 "{{ if 1 }}{{ else }}{{ else }}{{ end }}",
