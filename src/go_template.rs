@@ -683,9 +683,11 @@ impl Parser<'_> {
         self.src.get(token.start..token.end).unwrap_or_default()
     }
 
+    /// A token as Go's parser names it in a message. (Never the end of input: the lexer
+    /// ends every action with `}}`, and the end of input is met only between actions,
+    /// where running out has messages of its own.)
     fn describe(&self, token: Token) -> String {
         match token.kind {
-            Kind::Eof => "EOF".to_owned(),
             Kind::Block
             | Kind::Break
             | Kind::Continue
