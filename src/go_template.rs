@@ -1689,6 +1689,43 @@ mod tests {
     }
 
     #[test]
+    fn control_structures_nest_up_to_the_bound_and_only_nesting_counts() {
+        let nested = |n: usize| format!("{}{}", "{{ if 1 }}".repeat(n), "{{ end }}".repeat(n));
+        ok(&nested(MAX_NESTING));
+        assert_eq!(
+            err(&nested(MAX_NESTING + 1)),
+            ParseError {
+                offset: 3 + 10 * MAX_NESTING,
+                message: format!("more than {MAX_NESTING} nested control structures"),
+            }
+        );
+        // One after another, each leaves the depth as it found it.
+        ok(&"{{ if 1 }}{{ end }}".repeat(MAX_NESTING + 1));
+        ok(&"{{ range 1 }}{{ end }}".repeat(MAX_NESTING + 1));
+        let defines: String = (0..=MAX_NESTING)
+            .map(|i| format!("{{{{ define \"d{i}\" }}}}{{{{ end }}}}"))
+            .collect();
+        ok(&defines);
+    }
+
+    #[test]
+    fn break_and_continue_belong_to_the_range_around_them_only() {
+        let t = ok("{{ range 1 }}{{ break }}{{ continue }}{{ end }}");
+        let Node::Range(range) = &t.body[0] else {
+            panic!("{t:?}")
+        };
+        assert_eq!(range.then, [Node::Break(16), Node::Continue(27)]);
+        assert_eq!(
+            err("{{ range 1 }}{{ end }}{{ break }}").message,
+            "{{break}} outside {{range}}"
+        );
+        assert_eq!(
+            err("{{ range 1 }}{{ range 2 }}{{ end }}{{ end }}{{ continue }}").message,
+            "{{continue}} outside {{range}}"
+        );
+    }
+
+    #[test]
     fn parentheses_nest_up_to_the_bound() {
         let nested = |n: usize| format!("{{{{ {}1{} }}}}", "(".repeat(n), ")".repeat(n));
         ok(&nested(MAX_NESTING));
