@@ -1594,6 +1594,8 @@ mod tests {
                 "invalid syntax in string literal \"\\q\"",
             ),
             ("{{ 3x }}", 3, "bad number syntax: \"3x\""),
+            // Only a comma continues a declaration (Go's message, as promtool prints it).
+            ("{{ $value % 2 }}", 10, "unexpected \"%\" in operand"),
             // A complex number must end in `i`.
             ("{{ 1+2 }}", 3, "bad number syntax: \"1+2\""),
             ("{{ a+ }}", 4, "bad character '+'"),
@@ -1784,5 +1786,6 @@ mod tests {
             go(&alphabet, &mut text, 3);
         }
     }
+
 
 }
