@@ -175,7 +175,11 @@ fn review_group_labels(
             }
         }
         for problem in
-            alerts_template_query::label_templates(group.get("labels").and_then(Value::as_object))
+            // (Prometheus 3 templates them in each alert; no one alert's name here.)
+            alerts_template_query::label_templates(
+                group.get("labels").and_then(Value::as_object),
+                "",
+            )
         {
             findings.reject(problem.check, place.at(&problem.field), problem.message);
         }
@@ -271,9 +275,10 @@ fn review_rule(
                 expr.tree(),
                 &overridden,
             ))
-            .chain(alerts_template_query::label_templates(labels))
+            .chain(alerts_template_query::label_templates(labels, &name))
             .chain(alerts_template_query::annotation_templates(
                 rule.get("annotations").and_then(Value::as_object),
+                &name,
             ));
         for problem in problems {
             at.record(problem, findings);

@@ -257,7 +257,7 @@ mod tests {
 
     /// The `[alerts/label-value]` messages for `text` as the label `labels.p`.
     fn value_problems(text: &str) -> Vec<String> {
-        template_problems("labels.p", text, TemplateKind::Label)
+        template_problems("labels.p", text, TemplateKind::Label, "A")
             .into_iter()
             .filter(|p| p.check.id == "alerts/label-value")
             .map(|p| format!("[{}] {}: {}", p.check.id, p.field, p.message))
@@ -314,7 +314,7 @@ mod tests {
             (r#"{{ printf "%v %v" (query "up") $value }}"#, 31),
             (r#"{{ printf "%v %v" $value (query "up") }}"#, 18),
         ] {
-            let checks: Vec<&str> = template_problems("labels.p", text, TemplateKind::Label)
+            let checks: Vec<&str> = template_problems("labels.p", text, TemplateKind::Label, "A")
                 .iter()
                 .map(|p| p.check.id)
                 .collect();

@@ -34,8 +34,10 @@ const GO_BUILTINS: &[&str] = &[
     "println", "urlquery", "eq", "ge", "gt", "le", "lt", "ne",
 ];
 
-/// Prometheus's template functions for alert templates (2.x and 3.x: `toTime` since
-/// 2.38, `toDuration` and `now` since 3.6, `urlQueryEscape` since 3.8).
+/// Prometheus's template functions for alert templates, as Prometheus 2.42 has them (the
+/// release the policy judges by: `toDuration` and `now` came with 3.6 and
+/// `urlQueryEscape` with 3.8, and 2.42 refuses a template calling them, "function not
+/// defined", and with it the whole rule file).
 const PROMETHEUS_FUNCTIONS: &[&str] = &[
     "query",
     "first",
@@ -60,12 +62,9 @@ const PROMETHEUS_FUNCTIONS: &[&str] = &[
     "humanizePercentage",
     "humanizeTimestamp",
     "toTime",
-    "toDuration",
-    "now",
     "pathPrefix",
     "externalURL",
     "parseDuration",
-    "urlQueryEscape",
 ];
 
 /// Whether Prometheus's alert templates know the function `name`.
@@ -73,21 +72,28 @@ pub fn is_known_function(name: &str) -> bool {
     GO_BUILTINS.contains(&name) || PROMETHEUS_FUNCTIONS.contains(&name)
 }
 
-/// The template problems of every string in `labels` (field `labels.<key>`).
-pub fn label_templates(labels: Option<&Map<String, Value>>) -> Vec<Problem> {
-    map_templates(labels, "labels", TemplateKind::Label)
+/// The template problems of every string in `labels` (field `labels.<key>`) of the
+/// alert named `alert`.
+pub fn label_templates(labels: Option<&Map<String, Value>>, alert: &str) -> Vec<Problem> {
+    map_templates(labels, "labels", TemplateKind::Label, alert)
 }
 
-/// The template problems of every string in `annotations` (field `annotations.<key>`).
-pub fn annotation_templates(annotations: Option<&Map<String, Value>>) -> Vec<Problem> {
-    map_templates(annotations, "annotations", TemplateKind::Annotation)
+/// The template problems of every string in `annotations` (field `annotations.<key>`)
+/// of the alert named `alert`.
+pub fn annotation_templates(annotations: Option<&Map<String, Value>>, alert: &str) -> Vec<Problem> {
+    map_templates(annotations, "annotations", TemplateKind::Annotation, alert)
 }
 
-fn map_templates(map: Option<&Map<String, Value>>, name: &str, kind: TemplateKind) -> Vec<Problem> {
+fn map_templates(
+    map: Option<&Map<String, Value>>,
+    name: &str,
+    kind: TemplateKind,
+    alert: &str,
+) -> Vec<Problem> {
     map.into_iter()
         .flatten()
         .filter_map(|(key, value)| Some((key, value.as_str()?)))
-        .flat_map(|(key, text)| template_problems(&format!("{name}.{key}"), text, kind))
+        .flat_map(|(key, text)| template_problems(&format!("{name}.{key}"), text, kind, alert))
         .collect()
 }
 
@@ -105,7 +111,7 @@ fn shown(text: &str) -> String {
 /// - `query` runs PromQL over every namespace's series: never;
 /// - functions Prometheus does not know are refused;
 /// - a label must not depend on the alert's value (or the evaluation time).
-pub fn template_problems(field: &str, text: &str, kind: TemplateKind) -> Vec<Problem> {
+pub fn template_problems(field: &str, text: &str, kind: TemplateKind, alert: &str) -> Vec<Problem> {
     // Without `{{` Go's template is the text itself.
     if !text.contains("{{") {
         return Vec::new();
@@ -115,7 +121,8 @@ pub fn template_problems(field: &str, text: &str, kind: TemplateKind) -> Vec<Pro
         field: field.to_owned(),
         message,
     };
-    let template = match go_template::parse(text, PROMETHEUS_VARIABLES) {
+    // Prometheus names each alert template `__alert_<alert name>`.
+    let template = match go_template::parse(text, PROMETHEUS_VARIABLES, &format!("__alert_{alert}")) {
         Ok(template) => template,
         Err(e) => {
             return vec![problem(
@@ -182,14 +189,14 @@ mod tests {
     }
 
     fn label(text: &str) -> Vec<String> {
-        template_problems("labels.p", text, TemplateKind::Label)
+        template_problems("labels.p", text, TemplateKind::Label, "A")
             .into_iter()
             .map(|p| p.message)
             .collect()
     }
 
     fn annotation(text: &str) -> Vec<String> {
-        template_problems("annotations.a", text, TemplateKind::Annotation)
+        template_problems("annotations.a", text, TemplateKind::Annotation, "A")
             .into_iter()
             .map(|p| p.message)
             .collect()
@@ -339,6 +346,17 @@ mod tests {
             assert!(is_known_function(name));
         }
         assert!(!is_known_function("tmpl") && !is_known_function("quote"));
+        // Newer than Prometheus 2.42, whose promtool answers "function not defined".
+        for newer in ["now", "toDuration", "urlQueryEscape"] {
+            assert!(!is_known_function(newer), "{newer}");
+        }
+        // A second definition of the alert's own template (`__alert_A`) does not load.
+        let messages = annotation(r#"{{ define "__alert_A" }}x{{ end }}"#);
+        assert!(
+            messages.len() == 1
+                && messages[0].contains("multiple definition of template \"__alert_A\""),
+            "{messages:?}"
+        );
     }
 
     #[test]
@@ -353,13 +371,13 @@ mod tests {
             "n": 3,
         });
         assert_eq!(
-            fields(label_templates(labels.as_object())),
+            fields(label_templates(labels.as_object(), "A")),
             ["labels.h", "labels.p", "labels.v"]
         );
-        assert!(label_templates(None).is_empty());
+        assert!(label_templates(None, "A").is_empty());
         let annotations = json!({"ok": "{{ $value }}", "leak": LEAK});
         assert_eq!(
-            fields(annotation_templates(annotations.as_object())),
+            fields(annotation_templates(annotations.as_object(), "A")),
             ["annotations.leak"]
         );
     }
