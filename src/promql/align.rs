@@ -304,3 +304,56 @@ fn item_agrees(text: &str, item: &Item, matcher: &Matcher) -> bool {
         (Some(_), None) => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promql::lex::tokens;
+    use promql_parser::parser::parse;
+
+    /// `pair_sites` of the sites in `text` against the tree of `tree_text`, on the label
+    /// `namespace`: the matcher indices on it, per selector.
+    fn paired(text: &str, tree_text: &str) -> Option<Vec<Vec<usize>>> {
+        let sites = selector_sites(&tokens(text).unwrap());
+        let tree = parse(tree_text).unwrap();
+        pair_sites(text, sites, &tree, "namespace")
+            .map(|paired| paired.into_iter().map(|p| p.on_label).collect())
+    }
+
+    #[test]
+    fn sites_pair_with_the_tree_they_were_read_from() {
+        let text = r#"x{a="1", namespace="n"} / on() y{namespace="m"} + z"#;
+        assert_eq!(paired(text, text), Some(vec![vec![1], vec![0], vec![]]));
+        let lone_name = r#"{"x", namespace="n"}"#;
+        assert_eq!(paired(lone_name, lone_name), Some(vec![vec![1]]));
+        // A quoted label name is left to the proof's re-parse: any name pairs.
+        assert_eq!(paired(r#"x{"a"="1"}"#, r#"x{b="1"}"#), Some(vec![vec![]]));
+    }
+
+    #[test]
+    fn sites_that_disagree_with_the_tree_are_not_paired() {
+        for (text, tree) in [
+            // Another metric name, another count of selectors or of matchers.
+            (r#"x{a="1"}"#, r#"y{a="1"}"#),
+            (r#"x{a="1"}"#, r#"x{a="1"} + x"#),
+            (r#"x{a="1"}"#, r#"x{a="1", b="2"}"#),
+            (r#"x{a="1", b="2"}"#, r#"x{a="1"}"#),
+            // Another label, or a lone quoted name where the tree has a label.
+            (r#"x{a="1"}"#, r#"x{b="1"}"#),
+            (r#"{"x"}"#, r#"{a="x"}"#),
+        ] {
+            assert_eq!(paired(text, tree), None, "{text} against {tree}");
+        }
+    }
+
+    #[test]
+    fn braces_end_past_their_closing_brace() {
+        let text = r#"x{a="1"} offset 5m"#;
+        let sites = selector_sites(&tokens(text).unwrap());
+        assert_eq!(sites.len(), 1);
+        let braces = sites[0].braces.as_ref().unwrap();
+        assert_eq!(braces.end, 8);
+        assert_eq!(braces.items.len(), 1);
+        assert_eq!((braces.items[0].start, braces.items[0].end), (2, 7));
+    }
+}
