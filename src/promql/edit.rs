@@ -709,6 +709,34 @@ mod tests {
     }
 
     #[test]
+    fn the_length_and_depth_bounds_admit_their_limit_and_nothing_past_it() {
+        let longest = "a".repeat(MAX_EXPR_BYTES);
+        assert!(bounded_tokens(&longest).is_ok());
+        assert_eq!(
+            bounded_tokens(&format!("{longest}a")).map(|_| ()),
+            Err(ParseRefusal::TooLong {
+                bytes: MAX_EXPR_BYTES + 1
+            })
+        );
+        // Parentheses around `1`, as many as the depth bound allows, then one more.
+        let nested = |n: usize| format!("{}1{}", "(".repeat(n), ")".repeat(n));
+        let deepest = (1..)
+            .find(|&n| depth_bound(&tokens(&nested(n + 1)).unwrap()) > MAX_TREE_DEPTH)
+            .unwrap();
+        assert_eq!(
+            depth_bound(&tokens(&nested(deepest)).unwrap()),
+            MAX_TREE_DEPTH
+        );
+        assert!(bounded_tokens(&nested(deepest)).is_ok());
+        assert_eq!(
+            bounded_tokens(&nested(deepest + 1)).map(|_| ()),
+            Err(ParseRefusal::TooDeep {
+                bound: MAX_TREE_DEPTH + 1
+            })
+        );
+    }
+
+    #[test]
     fn regex_values_are_checked_without_compiling() {
         let text = r#"x{a=~"\\w{300}", namespace!~"x|y", __name__=~"x"}"#;
         let masked = mask_regex_matchers(text, &tokens(text).unwrap()).into_owned();
