@@ -122,9 +122,7 @@ pub trait Completion {
 
     /// The `*_over_time` function that makes a range vector comparable for this
     /// completion, for the message refusing one.
-    fn over_time(&self) -> &'static str {
-        "min_over_time"
-    }
+    fn over_time(&self) -> &'static str;
 }
 
 /// How many times `completion` writes the core, and the bytes it adds around them.
@@ -169,8 +167,8 @@ pub struct Expression<'t, S = Parsed> {
     /// The author's text of every matcher, by (selector, matcher), for messages.
     matcher_text: Vec<((usize, usize), (usize, usize))>,
     /// Which matchers were regexes masked for the parse, by (selector, matcher); sorted.
-    /// `None` when the matchers could not be aligned: then every one counts as masked.
-    masked_at: Option<Vec<(usize, usize)>>,
+    /// (A text whose masked regexes cannot be aligned is refused before this.)
+    masked_at: Vec<(usize, usize)>,
     changes: ScopeChanges,
     completion: Option<Box<dyn Completion + 't>>,
     /// PromQL tokens in the text: what parsing and scoping it cost, for the per-object
@@ -248,17 +246,13 @@ impl<'t> Expression<'t, Parsed> {
             item.op
                 .is_some_and(|op| matches!(op.id, token::T_EQL_REGEX | token::T_NEQ_REGEX))
         };
-        let masked_at = match &aligned {
-            Some(aligned) => Some(
-                aligned
-                    .iter()
-                    .filter(|(_, item)| is_regex(item))
-                    .map(|(at, _)| *at)
-                    .collect(),
-            ),
-            None if masked_text.is_some() => None,
-            None => Some(Vec::new()),
-        };
+        // Unaligned only without masked regexes (`{a="1" or b="2"}`): then none.
+        let masked_at = aligned
+            .iter()
+            .flatten()
+            .filter(|(_, item)| is_regex(item))
+            .map(|(at, _)| *at)
+            .collect();
         let matcher_text = aligned
             .iter()
             .flatten()
@@ -287,30 +281,20 @@ impl<'t> Expression<'t, Parsed> {
     }
 
     /// Bytes of regex matcher text (`a=~"…"`) in the expression, for the per-object
-    /// bound; every matcher counts when they could not be aligned.
+    /// bound.
     pub fn regex_bytes(&self) -> usize {
-        let span = |(start, end): (usize, usize)| end.saturating_sub(start);
-        match &self.masked_at {
-            Some(masked) => self
-                .matcher_text
-                .iter()
-                .filter(|(at, _)| masked.binary_search(at).is_ok())
-                .map(|(_, s)| span(*s))
-                .sum(),
-            None if self.masked_text.is_some() => self.text.len(),
-            None => 0,
-        }
+        self.matcher_text
+            .iter()
+            .filter(|(at, _)| self.masked_at.binary_search(at).is_ok())
+            .map(|(_, (start, end))| end.saturating_sub(*start))
+            .sum()
     }
 
     /// Scopes every selector (see `promql::scope`).
     /// Messages quote the author's matchers, not the masked tree's.
     pub fn scope(mut self) -> Result<Expression<'t, Scoped>, ScopeError> {
         let masked_at = self.masked_at.clone();
-        let was_regex = |s: usize, m: usize| {
-            masked_at
-                .as_ref()
-                .is_none_or(|at| at.binary_search(&(s, m)).is_ok())
-        };
+        let was_regex = |s: usize, m: usize| masked_at.binary_search(&(s, m)).is_ok();
         match scope_masked_expr(&mut self.tree, &self.scope, &was_regex) {
             Ok(mut changes) => {
                 for (text, at) in changes.overwritten.iter_mut().zip(&changes.overwritten_at) {
@@ -709,6 +693,24 @@ mod tests {
     }
 
     #[test]
+    fn regex_bytes_count_the_regex_matchers() {
+        let bytes = |text: &str| {
+            Expression::parse(text, scope(OnConflict::Reject))
+                .unwrap()
+                .regex_bytes()
+        };
+        assert_eq!(bytes(r#"x{a=~"12", b="345"} + y{c!~"6"}"#), 7 + 6);
+        assert_eq!(bytes(r#"x{a="1"}"#), 0);
+        // `or` in braces cannot be aligned (the scoping refuses it later); with a regex
+        // in it, the parse refuses it at once.
+        assert_eq!(bytes(r#"x{a="1" or b="2"}"#), 0);
+        assert!(matches!(
+            Expression::parse(r#"x{a=~"1" or b="2"}"#, scope(OnConflict::Reject)),
+            Err(ParseRefusal::Syntax(why)) if why.contains("could not be matched")
+        ));
+    }
+
+    #[test]
     fn the_length_and_depth_bounds_admit_their_limit_and_nothing_past_it() {
         let longest = "a".repeat(MAX_EXPR_BYTES);
         assert!(bounded_tokens(&longest).is_ok());
@@ -794,6 +796,9 @@ mod tests {
     impl Completion for Below {
         fn render(&self, core: &str) -> String {
             format!("{core} < {}", self.0)
+        }
+        fn over_time(&self) -> &'static str {
+            "min_over_time"
         }
     }
 
