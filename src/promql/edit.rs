@@ -934,6 +934,67 @@ mod tests {
     }
 
     #[test]
+    fn the_growth_bound_is_one_matcher_per_edited_selector_per_copy_plus_the_completion() {
+        // `namespace="user1-test", ` or `{namespace="user1-test"}`: 26 bytes at most.
+        let matcher = "namespace".len() + "user1-test".len() + 5;
+        fn scoped(text: &str) -> Expression<'_, Scoped> {
+            Expression::parse(text, scope(OnConflict::Reject))
+                .unwrap()
+                .scope()
+                .unwrap()
+        }
+        assert_eq!(scoped("a + b").no_completion().growth_bound(), 2 * matcher);
+        assert_eq!(scoped("1 + 2").no_completion().growth_bound(), 0);
+        let below = scoped("x").complete(Box::new(DefaultComparison::Below(0.05)));
+        let below = below.map_err(|_| ()).unwrap();
+        assert_eq!(below.growth_bound(), matcher + " < 0.05".len());
+        // A band writes the expression twice: `x < 0.1 or x > 0.9`.
+        let band = scoped("a + b").complete(Box::new(DefaultComparison::Outside(0.1, 0.9)));
+        let band = band.map_err(|_| ()).unwrap();
+        assert_eq!(
+            band.growth_bound(),
+            2 * 2 * matcher + " < 0.1 or  > 0.9".len() + "a + b".len()
+        );
+    }
+
+    #[test]
+    fn an_overwritten_matcher_and_a_completion_go_together() {
+        let e = Expression::parse(
+            r#"trustyai_meanshift{namespace="other", subcategory="x"}"#,
+            scope(OnConflict::Overwrite),
+        )
+        .unwrap();
+        let completed = e
+            .scope()
+            .unwrap()
+            .complete(Box::new(DefaultComparison::Below(0.05)))
+            .map_err(|_| ())
+            .unwrap();
+        assert_eq!(
+            completed.rewrite().unwrap().text,
+            r#"trustyai_meanshift{namespace="user1-test", subcategory="x"} < 0.05"#
+        );
+    }
+
+    #[test]
+    fn a_rewrite_may_reach_the_length_limit_and_not_pass_it() {
+        let scoped_suffix = r#"{namespace="user1-test"}"#;
+        let name = "a".repeat(MAX_EXPR_BYTES - scoped_suffix.len());
+        let at_limit = edit(&name).text;
+        assert_eq!(at_limit.len(), MAX_EXPR_BYTES);
+        let longer = format!("{name}a");
+        let e = Expression::parse(&longer, scope(OnConflict::Reject)).unwrap();
+        let Err(ParseRefusal::NotEditable(why)) = e.scope().unwrap().no_completion().rewrite()
+        else {
+            panic!("a rewrite past the limit was stored")
+        };
+        assert_eq!(
+            why,
+            format!("scoped it would be {} bytes, over the {MAX_EXPR_BYTES}-byte limit, so the object could not be updated again; shorten it", MAX_EXPR_BYTES + 1)
+        );
+    }
+
+    #[test]
     fn row_6_a_range_vector_is_not_completed() {
         for (text, what) in [
             ("trustyai_meanshift[5m]", "a range vector"),
