@@ -948,8 +948,9 @@ mod tests {
         let below = scoped("x").complete(Box::new(DefaultComparison::Below(0.05)));
         let below = below.map_err(|_| ()).unwrap();
         assert_eq!(below.growth_bound(), matcher + " < 0.05".len());
-        // A band writes the expression twice: `x < 0.1 or x > 0.9`.
-        let band = scoped("a + b").complete(Box::new(DefaultComparison::Outside(0.1, 0.9)));
+        // A band writes the expression (not the comment before it) twice:
+        // `a + b < 0.1 or a + b > 0.9`.
+        let band = scoped("# c\na + b").complete(Box::new(DefaultComparison::Outside(0.1, 0.9)));
         let band = band.map_err(|_| ()).unwrap();
         assert_eq!(
             band.growth_bound(),
