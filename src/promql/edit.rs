@@ -959,6 +959,48 @@ mod tests {
     }
 
     #[test]
+    fn what_to_write_lists_five_selectors_then_counts_and_adds_the_comparison() {
+        fn advice(text: &str, completion: Option<DefaultComparison>) -> String {
+            let scoped = Expression::parse(text, scope(OnConflict::Reject))
+                .unwrap()
+                .scope()
+                .unwrap();
+            match completion {
+                Some(c) => scoped.complete(Box::new(c)).map_err(|_| ()).unwrap(),
+                None => scoped.no_completion(),
+            }
+            .what_to_write()
+        }
+        let s = |name: &str| format!("{name}{{namespace=\"user1-test\"}}");
+        assert_eq!(
+            advice("a + b + c + d + e", None),
+            format!(
+                "write the selectors scoped: {}",
+                ["a", "b", "c", "d", "e"].map(s).join(", ")
+            )
+        );
+        assert_eq!(
+            advice("a + b + c + d + e + f + g", None),
+            format!(
+                "write the selectors scoped: {} (and 2 more)",
+                ["a", "b", "c", "d", "e"].map(s).join(", ")
+            )
+        );
+        // Nothing to scope: only the comparison.
+        assert_eq!(
+            advice("vector(1)", Some(DefaultComparison::Below(0.05))),
+            "write the comparison yourself: <expression> < 0.05"
+        );
+        assert_eq!(
+            advice("x", Some(DefaultComparison::Below(0.05))),
+            format!(
+                "write the selectors scoped: {}; write the comparison yourself: <expression> < 0.05",
+                s("x")
+            )
+        );
+    }
+
+    #[test]
     fn an_overwritten_matcher_and_a_completion_go_together() {
         let e = Expression::parse(
             r#"trustyai_meanshift{namespace="other", subcategory="x"}"#,
