@@ -1801,6 +1801,7 @@ mod tests {
         );
         // One after another, each leaves the depth as it found it.
         ok(&"{{ if 1 }}{{ end }}".repeat(MAX_NESTING + 1));
+        ok(&"{{ (1) }}".repeat(MAX_NESTING + 1));
         ok(&"{{ range 1 }}{{ end }}".repeat(MAX_NESTING + 1));
         let defines: String = (0..=MAX_NESTING)
             .map(|i| format!("{{{{ define \"d{i}\" }}}}{{{{ end }}}}"))
@@ -1852,6 +1853,28 @@ mod tests {
             "template: multiple definition of template \"__alert_A\""
         );
         ok(r#"{{ define "__alert_A" }} {{ end }}{{ define "__alert_B" }}x{{ end }}"#);
+    }
+
+    #[test]
+    fn literals_keep_their_values() {
+        let t = ok("{{ true }}{{ false }}{{ 'a' }}{{ `r` }}");
+        let terms: Vec<&Term> = t
+            .body
+            .iter()
+            .map(|node| match node {
+                Node::Action(pipe) => &pipe.commands[0].args[0].term,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            terms,
+            [
+                &Term::Bool(true),
+                &Term::Bool(false),
+                &Term::Number("97".to_owned()),
+                &Term::String("r".to_owned())
+            ]
+        );
     }
 
     #[test]
