@@ -123,3 +123,40 @@ pub fn is_2_42_aggregation(id: TokenId) -> bool {
             | token::T_TOPK
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound(text: &str) -> usize {
+        depth_bound(&tokens(text).unwrap())
+    }
+
+    #[test]
+    fn the_depth_bound_counts_operators_in_each_group_along_the_deepest_chain() {
+        assert_eq!(bound("1"), 1);
+        assert_eq!(bound("1 + 1 + 1"), 3);
+        assert_eq!(bound("(1 + (1 + 1)) * 2"), 6);
+        // The lexer refuses unbalanced parentheses, but the bound takes any tokens:
+        // groups left open at the end still count, innermost first, and a `)` with no
+        // group open is ignored.
+        let all = tokens("(1 + (1 + 1)) + 1 + 1").unwrap();
+        assert_eq!(all.len(), 13);
+        assert_eq!(depth_bound(&all[..7]), 5); // `(1 + (1 + 1`
+        assert_eq!(depth_bound(&all[..8]), 5); // `(1 + (1 + 1)`
+        assert_eq!(depth_bound(&all[7..]), 3); // `)) + 1 + 1`
+    }
+
+    #[test]
+    fn aggregations_are_the_aggregation_keywords() {
+        for id in [token::T_SUM, token::T_TOPK, token::T_COUNT_VALUES] {
+            assert!(is_aggregation(id) && is_2_42_aggregation(id));
+        }
+        for id in [token::T_LIMITK, token::T_LIMIT_RATIO] {
+            assert!(is_aggregation(id) && !is_2_42_aggregation(id));
+        }
+        for id in [token::T_IDENTIFIER, token::T_BY, token::T_ADD] {
+            assert!(!is_aggregation(id) && !is_2_42_aggregation(id));
+        }
+    }
+}
