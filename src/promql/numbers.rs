@@ -84,7 +84,8 @@ pub fn check_numbers(text: &str, tokens: &[Token]) -> Result<(), ParseRefusal> {
                 after_colon = false;
             }
             token::T_RIGHT_BRACKET => in_brackets = false,
-            token::T_COLON if in_brackets => after_colon = true,
+            // (Outside brackets a `:` is no subquery's; the next `[` resets it anyway.)
+            token::T_COLON => after_colon = true,
             token::T_NUMBER | token::T_DURATION => {
                 let role = if in_brackets {
                     Some(if after_colon { Role::Step } else { Role::Range })
@@ -286,6 +287,9 @@ mod tests {
         "x @ 1609746000",
         "x @ -100",
         "x @ 1609746000.5 offset 1h",
+        // A timestamp past the longest duration (9223372036 s) is still a timestamp.
+        "x @ 10000000000",
+        "x @ 9e15",
         "x @ start()",
         "x @ end()",
         "rate(x[5m])",
