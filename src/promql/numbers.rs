@@ -169,7 +169,7 @@ fn timestamp_in_range(number: &str) -> bool {
 /// A token of another shape (`1.5h`) the parser refuses itself, so it passes here.
 fn duration_in_range(duration: &str) -> bool {
     const MS: u128 = 1;
-    const S: u128 = 1000 * MS;
+    const S: u128 = 1000;
     const M: u128 = 60 * S;
     const H: u128 = 60 * M;
     const D: u128 = 24 * H;
@@ -271,6 +271,8 @@ mod tests {
         "x[1y99999999999999999d]",
         "x[5m:99999999999s]",
         "x[293y]",
+        // One millisecond past the longest duration.
+        "x[292y171d23h47m15s1001ms]",
         "x offset 10000000000",
         "x[0x7fffffffffffffff]",
         "x > 99999999999y1s",
@@ -299,6 +301,7 @@ mod tests {
         "max_over_time(x[5m:1m] offset 1m)",
         "x[292y]",
         "x[9223372036]",
+        "x[292y171d23h47m15s1000ms]",
         "x[4294967295ms]",
         "x > 1e308",
         "x > Inf",
