@@ -533,18 +533,11 @@ impl Expression<'_, Completed> {
                 .collect();
             label == self.scope.label
         };
-        let mut matchers: Vec<&str> = Vec::new();
-        match edit {
-            SelectorEdit::Add => {
-                matchers.push(exact);
-                matchers.extend(&written);
-            }
-            _ => {
-                let first = written.iter().position(on_label).unwrap_or(0);
-                matchers.extend(written.iter().filter(|m| !on_label(m)));
-                matchers.insert(first.min(matchers.len()), exact);
-            }
-        }
+        // The exact matcher where the label's first matcher stood (first when it had
+        // none), the author's other matchers as written around it.
+        let first = written.iter().position(on_label).unwrap_or(0);
+        let mut matchers: Vec<&str> = written.iter().copied().filter(|m| !on_label(m)).collect();
+        matchers.insert(first.min(matchers.len()), exact);
         format!("{name}{{{}}}", matchers.join(", "))
     }
 }
@@ -985,6 +978,20 @@ mod tests {
                 "write the selectors scoped: {} (and 2 more)",
                 ["a", "b", "c", "d", "e"].map(s).join(", ")
             )
+        );
+        // An overwritten matcher is replaced where it stood.
+        let overwritten = Expression::parse(
+            r#"x{a="1", namespace="other", b="2"} + y{c="3"}"#,
+            scope(OnConflict::Overwrite),
+        )
+        .unwrap()
+        .scope()
+        .unwrap()
+        .no_completion()
+        .what_to_write();
+        assert_eq!(
+            overwritten,
+            r#"write the selectors scoped: x{a="1", namespace="user1-test", b="2"}, y{namespace="user1-test", c="3"}"#
         );
         // Nothing to scope: only the comparison.
         assert_eq!(
