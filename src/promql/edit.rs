@@ -1008,6 +1008,39 @@ mod tests {
     }
 
     #[test]
+    fn a_band_around_the_deepest_expression_is_refused_as_too_deep() {
+        // Parentheses around `x`, as deep as the bound allows: a band puts the
+        // expression two levels down (`(x < lo) or (x > hi)`), past what the walks take.
+        let nested = |n: usize| format!("{}x{}", "(".repeat(n), ")".repeat(n));
+        let deepest = (1..)
+            .find(|&n| depth_bound(&tokens(&nested(n + 1)).unwrap()) > MAX_TREE_DEPTH)
+            .unwrap();
+        let text = nested(deepest);
+        let scoped = Expression::parse(&text, scope(OnConflict::Reject))
+            .unwrap()
+            .scope()
+            .unwrap();
+        let Err((_, refusal)) = scoped.complete(Box::new(DefaultComparison::Outside(0.1, 0.9)))
+        else {
+            panic!("a band past the depth bound was completed")
+        };
+        assert_eq!(
+            refusal,
+            ParseRefusal::TooDeep {
+                bound: MAX_TREE_DEPTH + 1
+            }
+        );
+        // A comparison puts it one level down: still within the bound.
+        let scoped = Expression::parse(&text, scope(OnConflict::Reject))
+            .unwrap()
+            .scope()
+            .unwrap();
+        assert!(scoped
+            .complete(Box::new(DefaultComparison::Below(0.05)))
+            .is_ok());
+    }
+
+    #[test]
     fn an_overwritten_matcher_and_a_completion_go_together() {
         let e = Expression::parse(
             r#"trustyai_meanshift{namespace="other", subcategory="x"}"#,
