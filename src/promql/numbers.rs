@@ -271,8 +271,9 @@ mod tests {
         "x[1y99999999999999999d]",
         "x[5m:99999999999s]",
         "x[293y]",
-        // One millisecond past the longest duration.
+        // One millisecond past the longest duration; one week past it.
         "x[292y171d23h47m15s1001ms]",
+        "x[15251w]",
         "x offset 10000000000",
         "x[0x7fffffffffffffff]",
         "x > 99999999999y1s",
@@ -302,6 +303,7 @@ mod tests {
         "x[292y]",
         "x[9223372036]",
         "x[292y171d23h47m15s1000ms]",
+        "x[15250w]",
         "x[4294967295ms]",
         "x > 1e308",
         "x > Inf",
