@@ -1857,7 +1857,7 @@ mod tests {
 
     #[test]
     fn literals_keep_their_values() {
-        let t = ok("{{ true }}{{ false }}{{ 'a' }}{{ `r` }}");
+        let t = ok(r#"{{ true }}{{ false }}{{ 'a' }}{{ `r` }}{{ '\x41' }}{{ "\x41\101\u00e9" }}"#);
         let terms: Vec<&Term> = t
             .body
             .iter()
@@ -1872,7 +1872,9 @@ mod tests {
                 &Term::Bool(true),
                 &Term::Bool(false),
                 &Term::Number("97".to_owned()),
-                &Term::String("r".to_owned())
+                &Term::String("r".to_owned()),
+                &Term::Number("65".to_owned()),
+                &Term::String("AAé".to_owned()),
             ]
         );
     }
