@@ -1857,7 +1857,9 @@ mod tests {
 
     #[test]
     fn literals_keep_their_values() {
-        let t = ok(r#"{{ true }}{{ false }}{{ 'a' }}{{ `r` }}{{ '\x41' }}{{ "\x41\101\u00e9" }}"#);
+        let t = ok(
+            r#"{{ true }}{{ false }}{{ 'a' }}{{ `r` }}{{ '\x41' }}{{ "\x41\101\u00e9" }}{{ "\a\b\f\n\r\t\v\\\"\x80" }}"#,
+        );
         let terms: Vec<&Term> = t
             .body
             .iter()
@@ -1875,6 +1877,8 @@ mod tests {
                 &Term::String("r".to_owned()),
                 &Term::Number("65".to_owned()),
                 &Term::String("AAé".to_owned()),
+                // A byte past ASCII stands alone in Go's string; here it is U+FFFD.
+                &Term::String("\u{7}\u{8}\u{c}\n\r\t\u{b}\\\"\u{fffd}".to_owned()),
             ]
         );
     }
