@@ -75,3 +75,30 @@ impl Verdict {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::{object_loads, Location};
+
+    fn rejection_of(problems: usize) -> String {
+        let mut findings = Findings::default();
+        for i in 0..problems {
+            findings.reject(&object_loads::CHECK, Location::path(format!("f{i}")), "bad");
+        }
+        match Verdict::of(findings, Value::Null) {
+            Verdict::Reject { message } => message,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_rejection_lists_ten_problems_and_counts_the_rest() {
+        let ten = rejection_of(MAX_LISTED_PROBLEMS);
+        assert_eq!(ten.matches("[object/loads]").count(), 10);
+        assert!(ten.ends_with("f9: bad"), "{ten}");
+        let twelve = rejection_of(MAX_LISTED_PROBLEMS + 2);
+        assert_eq!(twelve.matches("[object/loads]").count(), 10);
+        assert!(twelve.ends_with("f9: bad; and 2 more problems"), "{twelve}");
+    }
+}
