@@ -1234,6 +1234,12 @@ mod tests {
             (r"\\u0041", r"invalid escape sequence `\u0041`"),
             (r"[\\U00000041-Z]", "invalid escape sequence"),
             (r"\\1", r"invalid escape sequence `\1`"),
+            (r"a\\1", r"invalid escape sequence `\1`"),
+            ("a{2,1001}", "invalid repeat count `{2,1001}`"),
+            ("a{1001,}", "invalid repeat count `{1001,}`"),
+            // Nested counts multiply, whichever side of the range says so.
+            ("(a{10}){101,}", "invalid repeat count `{101,}`"),
+            ("(a{10}){0,101}", "invalid repeat count `{0,101}`"),
             (r"\\p{Letter}", "invalid character class range"),
             (r"\\p{greek}", "invalid character class range"),
             (r"\\p{sc=Greek}", "invalid character class range"),
@@ -1263,6 +1269,9 @@ mod tests {
             r"\\0\\012\\x{41}\\x41",
             "a{1000}",
             "(a{10}){100}",
+            "a{1000}",
+            "a{1000,}",
+            "a{0,1000}",
             "a{0}x",
             "a{b}c{,5}",
             "(?i)x(?s:.)(?U)y*(?m)^",
@@ -1274,6 +1283,13 @@ mod tests {
         // Go's compiled-size limit: 4,000 literals a thousand times.
         let big = format!("({}){{1000}}", "a".repeat(4000));
         assert!(regex_refusal(&big).is_some_and(|w| w.contains("expression too large")));
+        // At the limit (128 MiB of 40-byte instructions, 3,355,443) and one past it:
+        // 3,355 literals a thousand times, then 443 or 444 more.
+        let sized = |tail: usize| format!("(?:{}){{1000}}{}", "a".repeat(3355), "a".repeat(tail));
+        assert_eq!(regex_refusal(&sized(443)), None);
+        assert!(regex_refusal(&sized(444)).is_some_and(|w| w.contains("expression too large")));
+        // Equality matchers are literal text, never judged as regexes.
+        assert_eq!(regex_refusal(r#"y", b="(", c="[a-"#), None);
     }
 
     /// What these cost (nothing is compiled or translated) is the benchmark's to show;
