@@ -1240,6 +1240,8 @@ mod tests {
             // Nested counts multiply, whichever side of the range says so.
             ("(a{10}){101,}", "invalid repeat count `{101,}`"),
             ("(a{10}){0,101}", "invalid repeat count `{0,101}`"),
+            ("(b|a{10}){101}", "invalid repeat count `{101}`"),
+            ("(ba{10}){101}", "invalid repeat count `{101}`"),
             (r"\\p{Letter}", "invalid character class range"),
             (r"\\p{greek}", "invalid character class range"),
             (r"\\p{sc=Greek}", "invalid character class range"),
@@ -1288,6 +1290,8 @@ mod tests {
         let sized = |tail: usize| format!("(?:{}){{1000}}{}", "a".repeat(3355), "a".repeat(tail));
         assert_eq!(regex_refusal(&sized(443)), None);
         assert!(regex_refusal(&sized(444)).is_some_and(|w| w.contains("expression too large")));
+        let alternatives = format!("(?:x|{}){{1000}}", "a".repeat(4000));
+        assert!(regex_refusal(&alternatives).is_some_and(|w| w.contains("expression too large")));
         // Equality matchers are literal text, never judged as regexes.
         assert_eq!(regex_refusal(r#"y", b="(", c="[a-"#), None);
     }
