@@ -531,7 +531,8 @@ fn go_size(ast: &regex_syntax::ast::Ast) -> u64 {
             },
             Ast::Alternation(alt) => sum.saturating_add(alt.asts.len().saturating_sub(1) as u64),
             Ast::Concat(_) => sum,
-            Ast::Empty(_) | Ast::Flags(_) => 0,
+            // A literal, a class, an assertion; an empty node or a flag group too (Go
+            // counts at least one instruction for every node).
             _ => 1,
         };
         sizes.push(size.max(1));
@@ -582,5 +583,48 @@ fn opens_repetition(rest: &[u8]) -> bool {
             rest.get(n + 1 + m) == Some(&b'}')
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size(regex: &str) -> u64 {
+        go_size(
+            &regex_syntax::ast::parse::Parser::new()
+                .parse(regex)
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn sizes_follow_gos_compiler_node_by_node() {
+        for (regex, expected) in [
+            ("a", 1),
+            ("ab", 2),
+            ("a|b|c", 5),
+            ("(a)", 3),
+            ("(?:a)", 1),
+            ("(?i)a", 2),
+            ("a*", 3),
+            ("a+", 2),
+            ("a?", 2),
+            ("a{0,}", 3),
+            ("a{2,}", 3),
+            ("a{3}", 3),
+            ("a{2,5}", 8),
+            ("(?:ab){10}", 20),
+            ("", 1),
+        ] {
+            assert_eq!(size(regex), expected, "{regex}");
+        }
+    }
+
+    #[test]
+    fn literal_braces_escape_what_opens_no_repetition_and_keep_escapes_whole() {
+        assert_eq!(literal_braces("a{2}b{x}{"), "a{2}b\\{x}\\{");
+        assert_eq!(literal_braces("a\\é{"), "a\\é\\{");
+        assert_eq!(literal_braces("\\{{1,}"), "\\{{1,}");
     }
 }
