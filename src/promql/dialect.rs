@@ -35,7 +35,7 @@ use promql_parser::parser::token::{self, TokenId};
 use promql_parser::parser::{self, Expr};
 use promql_parser::util::{parse_duration, parse_str_radix};
 
-use crate::promql::bounds::{ParseRefusal, MAX_TREE_DEPTH};
+use crate::promql::bounds::ParseRefusal;
 use crate::promql::lex::{is_2_42_aggregation, is_binary_operator, Token};
 use crate::promql::walk::walk;
 
@@ -250,9 +250,7 @@ pub fn check_tree(expr: &Expr, features: Features) -> Result<(), ParseRefusal> {
             found = tree_problem(node, features).err();
         }
     })
-    .map_err(|_| ParseRefusal::TooDeep {
-        bound: MAX_TREE_DEPTH + 1,
-    })?;
+    .map_err(ParseRefusal::from)?;
     found.map_or(Ok(()), Err)
 }
 
@@ -1036,6 +1034,9 @@ mod tests {
             }
             let all = needed.iter().fold(Features::NONE, |fs, f| fs.with(*f));
             assert_eq!(tree_refusal(text, all), None, "{text}");
+            // A feature named twice is still on (settings may repeat one).
+            let twice = needed.iter().fold(all, |fs, f| fs.with(*f));
+            assert_eq!(tree_refusal(text, twice), None, "{text}");
         }
         let m = tree_refusal(
             "limitk(1, x)",

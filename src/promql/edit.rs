@@ -27,7 +27,7 @@ use super::lex::{depth_bound, tokens};
 use super::numbers::check_numbers;
 use super::regex_mask::{check_masked_regexes, mask_regex_matchers};
 use super::scope::{scope_masked_expr, Scope, ScopeChanges, ScopeError, SelectorEdit};
-use super::walk::{walk_mut, TooDeep};
+use super::walk::walk_mut;
 use promql_parser::parser::token;
 
 /// Lexes and bounds `text` before the parser sees it: its length, its nesting, and the
@@ -562,10 +562,7 @@ fn substitute_core(mut skeleton: Expr, core: &Expr) -> Result<Expr, ParseRefusal
         if matches!(node, Expr::VectorSelector(vs) if vs.name.as_deref() == Some(CORE)) {
             *node = core.clone();
         }
-        Ok::<(), TooDeep>(())
-    })
-    .map_err(|_| ParseRefusal::TooDeep {
-        bound: MAX_TREE_DEPTH + 1,
+        Ok::<(), ParseRefusal>(())
     })?;
     Ok(skeleton)
 }

@@ -626,6 +626,9 @@ mod tests {
         assert_eq!(literal_braces("a{2}b{x}{"), "a{2}b\\{x}\\{");
         assert_eq!(literal_braces("a\\é{"), "a\\é\\{");
         assert_eq!(literal_braces("\\{{1,}"), "\\{{1,}");
-        assert_eq!(literal_braces("a{12,345}b{1,}c{7,x}"), "a{12,345}b{1,}c\\{7,x}");
+        assert_eq!(
+            literal_braces("a{12,345}b{1,}c{7,x}"),
+            "a{12,345}b{1,}c\\{7,x}"
+        );
     }
 }

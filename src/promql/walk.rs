@@ -8,11 +8,20 @@
 use promql_parser::parser::token::TokenId;
 use promql_parser::parser::Expr;
 
-use crate::promql::bounds::MAX_TREE_DEPTH;
+use crate::promql::bounds::{ParseRefusal, MAX_TREE_DEPTH};
 
 /// The walk went deeper than [`MAX_TREE_DEPTH`] (the parse bound should stop this first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooDeep;
+
+/// A tree too deep to walk is refused as one past the depth bound.
+impl From<TooDeep> for ParseRefusal {
+    fn from(_: TooDeep) -> Self {
+        ParseRefusal::TooDeep {
+            bound: MAX_TREE_DEPTH + 1,
+        }
+    }
+}
 
 /// `expr`'s direct sub-expressions, in the order they appear in the text.
 pub fn children(expr: &Expr) -> impl Iterator<Item = &Expr> {
