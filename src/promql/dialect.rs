@@ -358,9 +358,10 @@ fn check_white_space(text: &str, tokens: &[Token]) -> Result<(), ParseRefusal> {
         let mut i = start;
         while i < end {
             match bytes.get(i) {
-                // A comment, to the end of the line (`\r` or `\n`, in both lexers).
+                // A comment, to the end of the line (`\r` or `\n`, in both lexers) or
+                // of the text: no token follows it on its line.
                 Some(b'#') => {
-                    while i < end && !matches!(bytes.get(i), Some(b'\n' | b'\r')) {
+                    while !matches!(bytes.get(i), Some(b'\n' | b'\r') | None) {
                         i += 1;
                     }
                 }
