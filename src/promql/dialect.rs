@@ -355,23 +355,22 @@ fn check_white_space(text: &str, tokens: &[Token]) -> Result<(), ParseRefusal> {
     }
     gaps.push((from, bytes.len()));
     for (start, end) in gaps {
-        let mut i = start;
-        while i < end {
-            match bytes.get(i) {
-                // A comment, to the end of the line (`\r` or `\n`, in both lexers) or
-                // of the text: no token follows it on its line.
-                Some(b'#') => {
-                    while !matches!(bytes.get(i), Some(b'\n' | b'\r') | None) {
+        let gap = bytes.get(start..end).unwrap_or_default();
+        let mut i = 0;
+        while let Some(&b) = gap.get(i) {
+            match b {
+                // A comment, to the end of the line (`\r` or `\n`, in both lexers).
+                b'#' => {
+                    while !matches!(gap.get(i), Some(b'\n' | b'\r') | None) {
                         i += 1;
                     }
                 }
-                Some(&b)
-                    if b.is_ascii_whitespace() && !matches!(b, b' ' | b'\t' | b'\n' | b'\r') =>
-                {
+                b if b.is_ascii_whitespace() && !matches!(b, b' ' | b'\t' | b'\n' | b'\r') => {
                     return Err(refusal(
                         format!(
-                            "`{}` at byte {i} is not white space to Prometheus (only space, tab, \\n and \\r are)",
-                            byte_name(b)
+                            "`{}` at byte {} is not white space to Prometheus (only space, tab, \\n and \\r are)",
+                            byte_name(b),
+                            start + i
                         ),
                         "use a space".to_owned(),
                     ));
