@@ -489,7 +489,8 @@ fn check_positions(text: &str, tokens: &[Token]) -> Result<(), ParseRefusal> {
                 after_colon = false;
             }
             token::T_RIGHT_BRACKET => in_brackets = false,
-            token::T_COLON if in_brackets => after_colon = true,
+            // (Outside brackets a `:` is no subquery's; the next `[` resets it anyway.)
+            token::T_COLON => after_colon = true,
             token::T_LEFT_BRACE => in_braces = true,
             token::T_RIGHT_BRACE => in_braces = false,
             token::T_LEFT_PAREN => {
@@ -1119,6 +1120,11 @@ mod tests {
         assert_eq!(as_duration("0x10").as_deref(), Some("16s"));
         assert_eq!(as_duration("0"), None);
         assert_eq!(as_duration("1e-9"), None);
+        // Every unit, the largest first.
+        assert_eq!(as_duration("32230861").as_deref(), Some("1y1w1d1h1m1s"));
+        // Past what a u64 of milliseconds holds safely: no suggestion.
+        assert_eq!(as_duration("9.2e15"), None);
+        assert!(as_duration("9.1e15").is_some());
         assert_eq!(as_seconds("5m").as_deref(), Some("300"));
         assert_eq!(as_seconds("1500ms").as_deref(), Some("1.5"));
     }
