@@ -470,9 +470,9 @@ fn check_positions(text: &str, tokens: &[Token]) -> Result<(), ParseRefusal> {
     let mut in_brackets = false;
     let mut after_colon = false;
     let mut in_braces = false;
-    // Depth of `(`, and the depth at which a grouping label list is open.
-    let mut parens = 0usize;
-    let mut grouping_at: Option<usize> = None;
+    // Inside a grouping label list (`by (…)`, `on (…)`…): it holds no parentheses, so
+    // its first `)` closes it.
+    let mut in_grouping = false;
     for (i, t) in tokens.iter().enumerate() {
         let prev = id_at(i.checked_sub(1));
         // The modifier this token is the operand of (directly, or after one sign).
@@ -494,29 +494,21 @@ fn check_positions(text: &str, tokens: &[Token]) -> Result<(), ParseRefusal> {
             token::T_LEFT_BRACE => in_braces = true,
             token::T_RIGHT_BRACE => in_braces = false,
             token::T_LEFT_PAREN => {
-                parens += 1;
-                if grouping_at.is_none()
-                    && matches!(
-                        prev,
-                        Some(
-                            token::T_BY
-                                | token::T_WITHOUT
-                                | token::T_ON
-                                | token::T_IGNORING
-                                | token::T_GROUP_LEFT
-                                | token::T_GROUP_RIGHT
-                        )
+                if matches!(
+                    prev,
+                    Some(
+                        token::T_BY
+                            | token::T_WITHOUT
+                            | token::T_ON
+                            | token::T_IGNORING
+                            | token::T_GROUP_LEFT
+                            | token::T_GROUP_RIGHT
                     )
-                {
-                    grouping_at = Some(parens);
+                ) {
+                    in_grouping = true;
                 }
             }
-            token::T_RIGHT_PAREN => {
-                if grouping_at == Some(parens) {
-                    grouping_at = None;
-                }
-                parens = parens.saturating_sub(1);
-            }
+            token::T_RIGHT_PAREN => in_grouping = false,
             token::T_ADD if prev == Some(token::T_OFFSET) && is_offset_modifier(tokens, i - 1) => {
                 let next = tokens.get(i + 1).map(span).unwrap_or("");
                 return Err(refusal(
@@ -529,7 +521,7 @@ fn check_positions(text: &str, tokens: &[Token]) -> Result<(), ParseRefusal> {
             }
             token::T_STRING
                 if (in_braces && matches!(prev, Some(token::T_LEFT_BRACE | token::T_COMMA)))
-                    || grouping_at.is_some() =>
+                    || in_grouping =>
             {
                 return Err(refusal(
                     format!(
