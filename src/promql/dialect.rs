@@ -758,6 +758,7 @@ mod tests {
         ("x offset 300", "write the duration with a unit: 5m"),
         ("x offset 1.5", "write the duration with a unit: 1s500ms"),
         ("x offset +5m", "`offset +` at byte 9"),
+        ("x offset +5m", "write `offset 5m`"),
         ("rate(x[5])", "the number `5` at byte 7 is a range"),
         ("x[90]", "write the duration with a unit: 1m30s"),
         ("max_over_time(x[5m:5])[1h:]", "is a subquery step"),
