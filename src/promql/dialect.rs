@@ -634,29 +634,19 @@ fn shortened(number: &str) -> String {
 /// which promql-parser does type-check. Matchers are left out of that parse (a selector
 /// becomes `x`), so no regex is compiled.
 fn check_unary_plus(text: &str, tokens: &[Token]) -> Result<(), ParseRefusal> {
+    // A `+` where no operand ends is unary. (After a grouping list, `x + on(a) +y`, it
+    // is unary too, but taken as binary here: whatever follows it must then be an
+    // instant vector or a scalar for promql-parser to accept the text, so nothing would
+    // be refused.) `offset +` is refused on its own; `@ +5` is a sign.
     let mut unary = Vec::new();
-    let mut closes_grouping = Vec::new();
-    let mut opens: Vec<bool> = Vec::new();
     for (i, t) in tokens.iter().enumerate() {
         let prev = i.checked_sub(1).and_then(|j| tokens.get(j));
-        match t.id {
-            token::T_LEFT_PAREN => opens.push(matches!(
-                prev.map(|p| p.id),
-                Some(token::T_ON | token::T_IGNORING | token::T_GROUP_LEFT | token::T_GROUP_RIGHT)
-            )),
-            token::T_RIGHT_PAREN if opens.pop().unwrap_or(false) => closes_grouping.push(i),
-            token::T_ADD => {
-                let is_unary = match prev {
-                    None => true,
-                    // `offset +` is refused on its own; `@ +5` is a sign.
-                    Some(p) if matches!(p.id, token::T_OFFSET | token::T_AT) => false,
-                    Some(p) => !ends_operand(p.id) || closes_grouping.contains(&(i - 1)),
-                };
-                if is_unary {
-                    unary.push(i);
-                }
-            }
-            _ => {}
+        if t.id == token::T_ADD
+            && prev.is_none_or(|p| {
+                !matches!(p.id, token::T_OFFSET | token::T_AT) && !ends_operand(p.id)
+            })
+        {
+            unary.push(i);
         }
     }
     let mut recheck = false;
@@ -789,6 +779,11 @@ mod tests {
             "the unary `+` at byte 5 applies to what is not",
         ),
         ("count_values(+(\"a\"), x)", "applies to what is not"),
+        // A nameless selector is a selector too.
+        (
+            "+{a=\"b\"}[5m]",
+            "the unary `+` at byte 0 applies to what is not",
+        ),
     ];
 
     /// promql-parser and Prometheus 2.42 both accept these.
