@@ -355,17 +355,14 @@ impl<'s> Lexer<'s> {
     fn run(mut self) -> Result<Vec<Token>, ParseError> {
         let len = self.bytes.len();
         loop {
+            // (A text token may be empty: it is white space to the parser.)
             let Some(found) = self.src[self.pos..].find("{{") else {
-                if self.pos < len {
-                    self.push(Kind::Text, self.pos, len);
-                }
+                self.push(Kind::Text, self.pos, len);
                 self.push(Kind::Eof, len, len);
                 return Ok(self.tokens);
             };
             let delim = self.pos + found;
-            if delim > self.pos {
-                self.push(Kind::Text, self.pos, delim);
-            }
+            self.push(Kind::Text, self.pos, delim);
             let after = delim + 2;
             let inside = if has_left_trim_marker(self.rest(after)) {
                 after + 2
@@ -1885,6 +1882,7 @@ mod tests {
 
     #[test]
     fn names_are_ascii() {
+        assert_eq!(err("{{ .a\u{2603} }}").message, "bad character '\u{2603}'");
         for text in ["{{ .x² }}", "{{ $labels.é }}", "{{ $ñ := 1 }}"] {
             let e = err(text);
             assert!(e.message.starts_with("the name holds"), "{text}: {e:?}");
