@@ -856,6 +856,12 @@ mod tests {
         for text in TEXT_ACCEPTED {
             assert_eq!(text_refusal(text), None, "{text:?}");
         }
+        // A binary `+` before a string is promql-parser's to refuse (a binary operator
+        // on a string), never taken for a unary `+` here.
+        for text in ["x + \"a\"", "x offset 5m + \"a\"", "(x) + \"a\""] {
+            assert_eq!(text_refusal(text), None, "{text:?}");
+            assert!(parser::parse(text).is_err(), "{text:?}");
+        }
     }
 
     #[test]
