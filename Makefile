@@ -8,6 +8,11 @@ WASM_TARGET := wasm32-wasip1
 # Cargo's output directory: ./target, or CARGO_TARGET_DIR when set (as cargo reads it).
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 RELEASE_WASM := $(TARGET_DIR)/$(WASM_TARGET)/release/tenant_alerting_policy.wasm
+# The release build after binaryen's wasm-opt -Oz (Debian package binaryen).
+SMALL_WASM := $(TARGET_DIR)/$(WASM_TARGET)/release/tenant_alerting_policy.small.wasm
+# What rustc's wasm32-wasip1 output uses, for wasm-opt to read and keep.
+WASM_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+  --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue
 PREINIT := $(TARGET_DIR)/debug/preinit
 PREINIT_SOURCES := $(shell find tools/preinit/src -name '*.rs') tools/preinit/Cargo.toml
 # Kubewarden's CLI (annotate, scaffold); the tests read the same variable.
@@ -62,12 +67,20 @@ host:
 e2e-host:
 	$(E2E_BUILD)
 
-# The shipped module: the release build, pre-initialised (tools/preinit) so that each
-# fresh instance policy-server creates starts with promql-parser's tables built.
-policy.wasm: $(RELEASE_WASM) $(PREINIT_SOURCES) Cargo.toml Cargo.lock
+# wasm-opt -Oz: a sixth smaller than rustc's output (every registry pull and every
+# policy-server start reads the module); docs/performance.md has the sizes and times.
+$(SMALL_WASM): $(RELEASE_WASM)
+	@command -v wasm-opt >/dev/null 2>&1 || { \
+	  echo "$@: needs binaryen's wasm-opt: \`make deps\` installs it (Debian package binaryen)" >&2; exit 1; }
+	wasm-opt -Oz $(WASM_FEATURES) $(RELEASE_WASM) -o $@
+
+# The shipped module: the release build made smaller, then pre-initialised
+# (tools/preinit) so that each fresh instance policy-server creates starts with
+# promql-parser's tables built.
+policy.wasm: $(SMALL_WASM) $(PREINIT_SOURCES) Cargo.toml Cargo.lock
 	$(PREINIT_BUILD)
-	$(PREINIT) $(RELEASE_WASM) policy.wasm
-	@echo "policy.wasm: $$(stat -c %s policy.wasm) bytes (release build: $$(stat -c %s $(RELEASE_WASM)) bytes)"
+	$(PREINIT) $(SMALL_WASM) policy.wasm
+	@echo "policy.wasm: $$(stat -c %s policy.wasm) bytes (release build: $$(stat -c %s $(RELEASE_WASM)) bytes, after wasm-opt: $$(stat -c %s $(SMALL_WASM)))"
 
 # kwctl is on no package registry: say where it is rather than let the shell say
 # "command not found".
