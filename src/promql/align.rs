@@ -6,7 +6,7 @@ use promql_parser::label::Matcher;
 use promql_parser::parser::token::{self, TokenId};
 use promql_parser::parser::{Expr, VectorSelector};
 
-use super::lex::{is_aggregation, Token};
+use super::lex::{introduces_label_list, is_aggregation, Token};
 use super::walk::walk;
 
 /// Every matcher in braces, in text order, matched to the tree's matchers in walk order:
@@ -97,14 +97,7 @@ pub(super) fn selector_sites(tokens: &[Token]) -> Vec<Site> {
     let mut i = 0;
     while let Some(&t) = tokens.get(i) {
         match t.id {
-            token::T_BY
-            | token::T_WITHOUT
-            | token::T_ON
-            | token::T_IGNORING
-            | token::T_GROUP_LEFT
-            | token::T_GROUP_RIGHT
-                if next_is(i, token::T_LEFT_PAREN) =>
-            {
+            id if introduces_label_list(id) && next_is(i, token::T_LEFT_PAREN) => {
                 // Label lists hold no parentheses: skip to the closing one.
                 i += 2;
                 while tokens.get(i).is_some_and(|t| t.id != token::T_RIGHT_PAREN) {

@@ -36,7 +36,7 @@ use promql_parser::parser::{self, Expr};
 use promql_parser::util::{parse_duration, parse_str_radix};
 
 use crate::promql::bounds::ParseRefusal;
-use crate::promql::lex::{is_2_42_aggregation, is_binary_operator, Token};
+use crate::promql::lex::{introduces_label_list, is_2_42_aggregation, is_binary_operator, Token};
 use crate::promql::walk::walk;
 
 /// The Prometheus whose grammar is the judge, as messages name it.
@@ -493,21 +493,7 @@ fn check_positions(text: &str, tokens: &[Token]) -> Result<(), ParseRefusal> {
             token::T_COLON => after_colon = true,
             token::T_LEFT_BRACE => in_braces = true,
             token::T_RIGHT_BRACE => in_braces = false,
-            token::T_LEFT_PAREN => {
-                if matches!(
-                    prev,
-                    Some(
-                        token::T_BY
-                            | token::T_WITHOUT
-                            | token::T_ON
-                            | token::T_IGNORING
-                            | token::T_GROUP_LEFT
-                            | token::T_GROUP_RIGHT
-                    )
-                ) {
-                    in_grouping = true;
-                }
-            }
+            token::T_LEFT_PAREN if prev.is_some_and(introduces_label_list) => in_grouping = true,
             token::T_RIGHT_PAREN => in_grouping = false,
             token::T_ADD if prev == Some(token::T_OFFSET) && is_offset_modifier(tokens, i - 1) => {
                 let next = tokens.get(i + 1).map(span).unwrap_or("");

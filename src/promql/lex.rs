@@ -99,6 +99,20 @@ pub fn is_binary_operator(id: TokenId) -> bool {
     )
 }
 
+/// The keywords a label list follows: `by (…)`, `without (…)`, `on (…)`,
+/// `ignoring (…)`, `group_left (…)`, `group_right (…)`.
+pub fn introduces_label_list(id: TokenId) -> bool {
+    matches!(
+        id,
+        token::T_BY
+            | token::T_WITHOUT
+            | token::T_ON
+            | token::T_IGNORING
+            | token::T_GROUP_LEFT
+            | token::T_GROUP_RIGHT
+    )
+}
+
 /// Aggregation keywords, `limitk` and `limit_ratio` among them (`sum by (a) (x)`
 /// aggregates; `sum` alone is a metric).
 pub fn is_aggregation(id: TokenId) -> bool {
