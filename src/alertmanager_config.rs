@@ -18,7 +18,7 @@ use crate::checks::location::WebhookAt;
 use crate::checks::object_shape::{
     boolean, field_object_mut, list_mut, object_mut, required_name, wrong_type,
 };
-use crate::checks::route_fan_out::{equality_matchers, exclusive_runs, Child, Fanout};
+use crate::checks::route_fan_out::{equality_matchers, Child, Fanout, Ways};
 use crate::checks::{
     listener_service, listener_tenant, object_bounds, object_loads, receiver_integrations,
     route_fan_out, route_intervals, route_keys, webhook_destination, webhook_http_client,
@@ -500,19 +500,17 @@ impl RouteWalk<'_, '_> {
         };
         let children = self.children(route, at, receiver.as_deref(), depth);
         // Every matching `continue` child, then at most one that stops the search: each
-        // such set of children is a way one alert can go, bounded with `exclusive_runs`.
+        // such set of children is a way one alert can go (see `Ways`).
         let mut best = own;
-        let mut continuing: Vec<&Child> = Vec::new();
+        let mut ways = Ways::default();
         for child in &children {
             if child.continues {
-                continuing.push(child);
+                ways.push(child);
             } else {
-                let mut way = continuing.clone();
-                way.push(child);
-                best = best.most(exclusive_runs(&way));
+                best = best.most(ways.bound(Some(child)));
             }
         }
-        best = best.most(exclusive_runs(&continuing));
+        best = best.most(ways.bound(None));
         if best.runs > 1 && !best.reported {
             self.findings.reject(
                 &route_fan_out::CHECK,

@@ -1,5 +1,8 @@
 //! `route/fan-out`: one alert starts at most one run.
 
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap};
+
 use serde_json::{Map, Value};
 
 use super::Check;
@@ -73,65 +76,160 @@ pub fn equality_matchers(route: &Map<String, Value>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The most listener deliveries one alert can get from `way`, children it may match
-/// together. Their sum bounds it; so does, for any label, the children that do not
-/// pin the label plus the best group of those that pin it to one value (an alert has
-/// one value). The smallest of these bounds is taken, with the routes that make it.
-/// Children that never reach the listener are left out first, so the work is bounded by
-/// the listener routes.
-pub fn exclusive_runs(way: &[&Child]) -> Fanout {
-    let reaching: Vec<&Child> = way.iter().copied().filter(|c| c.fanout.runs > 0).collect();
-    let runs_of = |c: &&Child| c.fanout.runs;
-    let total = reaching
-        .iter()
-        .map(runs_of)
-        .fold(0usize, usize::saturating_add);
-    // (runs, the label and the value whose group is kept, when a label tightens it)
-    let mut best: (usize, Option<(&str, &str)>) = (total, None);
-    if total > 1 {
-        let mut labels: Vec<&str> = reaching
-            .iter()
-            .flat_map(|c| c.equal.iter().map(|(name, _)| name.as_str()))
-            .collect();
-        labels.sort_unstable();
-        labels.dedup();
-        for label in labels {
-            let mut free = 0usize;
-            let mut groups: Vec<(&str, usize)> = Vec::new();
-            for child in &reaching {
-                match pinned(child, label) {
-                    None => free = free.saturating_add(child.fanout.runs),
-                    Some(value) => match groups.iter_mut().find(|(v, _)| *v == value) {
-                        Some((_, n)) => *n = n.saturating_add(child.fanout.runs),
-                        None => groups.push((value, child.fanout.runs)),
-                    },
-                }
-            }
-            if let Some((value, group)) = groups.into_iter().max_by_key(|(_, n)| *n) {
-                let bound = free.saturating_add(group);
-                if bound < best.0 {
-                    best = (bound, Some((label, value)));
-                }
-            }
-        }
-    }
-    let chosen = reaching.iter().filter(|c| match best.1 {
-        None => true,
-        Some((label, value)) => pinned(c, label).is_none_or(|v| v == value),
-    });
-    let mut fanout = chosen.fold(Fanout::default(), |acc, c| acc.plus(&c.fanout));
-    fanout.runs = best.0;
-    fanout.reported = reaching.iter().any(|c| c.fanout.reported);
-    fanout
+/// The ways one alert can go below a route: every matching child with `continue: true`,
+/// then at most one that stops the search. [`Ways::push`] adds a continuing child (in
+/// order); [`Ways::bound`] bounds the way made of those so far and one stopping child.
+///
+/// The sum of the children's runs bounds a way; so does, for any label, the children
+/// that do not pin the label plus the largest group of those that pin it to one value
+/// (an alert has one value). The smallest of these bounds is taken, with the routes that
+/// make it. What the continuing children pin is summed once, as they come, so a bound
+/// costs the stopping child's matchers, not the way's: a route tree of many matchers
+/// must not make the review's work grow with their product.
+#[derive(Default)]
+pub struct Ways<'c> {
+    /// The continuing children that reach the listener, with the label values they pin.
+    reaching: Vec<(&'c Child, Pins<'c>)>,
+    runs: usize,
+    reported: bool,
+    groups: HashMap<&'c str, Groups<'c>>,
+    /// Every pinned label by what pinning saves on the sum, the largest saving first
+    /// (ties: the label first in order).
+    by_saving: BTreeSet<(Reverse<usize>, &'c str)>,
 }
 
-/// The value `child` requires of `label`, if it pins one.
-fn pinned<'c>(child: &'c Child, label: &str) -> Option<&'c str> {
-    child
-        .equal
-        .iter()
-        .find(|(name, _)| name == label)
-        .map(|(_, value)| value.as_str())
+/// A child's `label = value` matchers, the first per label (as Alertmanager requires
+/// them all, a second value on one label only makes the route match less).
+type Pins<'c> = HashMap<&'c str, &'c str>;
+
+fn pins_of(child: &Child) -> Pins<'_> {
+    let mut pins = Pins::new();
+    for (label, value) in &child.equal {
+        pins.entry(label.as_str()).or_insert(value.as_str());
+    }
+    pins
+}
+
+/// The runs of the children that pin one label, by the value pinned.
+#[derive(Default)]
+struct Groups<'c> {
+    pinned: usize,
+    /// (value, runs), in the order the values were first pinned.
+    by_value: Vec<(&'c str, usize)>,
+    position: HashMap<&'c str, usize>,
+    /// The largest group: its runs and position (ties: the later).
+    largest: (usize, usize),
+}
+
+impl<'c> Groups<'c> {
+    fn add(&mut self, value: &'c str, runs: usize) {
+        self.pinned = self.pinned.saturating_add(runs);
+        let at = *self.position.entry(value).or_insert(self.by_value.len());
+        if at == self.by_value.len() {
+            self.by_value.push((value, 0));
+        }
+        if let Some((_, group)) = self.by_value.get_mut(at) {
+            *group = group.saturating_add(runs);
+            self.largest = self.largest.max((*group, at));
+        }
+    }
+
+    /// What the bound gains over the plain sum from this label.
+    fn saving(&self) -> usize {
+        self.pinned - self.largest.0
+    }
+
+    fn value_at(&self, at: usize) -> &'c str {
+        self.by_value.get(at).map_or("", |(value, _)| value)
+    }
+}
+
+impl<'c> Ways<'c> {
+    /// A child with `continue: true`, after those pushed before it.
+    pub fn push(&mut self, child: &'c Child) {
+        let runs = child.fanout.runs;
+        if runs == 0 {
+            return;
+        }
+        self.runs = self.runs.saturating_add(runs);
+        self.reported |= child.fanout.reported;
+        let pins = pins_of(child);
+        for (&label, &value) in &pins {
+            let groups = self.groups.entry(label).or_default();
+            self.by_saving.remove(&(Reverse(groups.saving()), label));
+            groups.add(value, runs);
+            self.by_saving.insert((Reverse(groups.saving()), label));
+        }
+        self.reaching.push((child, pins));
+    }
+
+    /// The most listener deliveries one alert can get from the continuing children so
+    /// far and then `last`, a child that stops the search (or none).
+    pub fn bound(&self, last: Option<&'c Child>) -> Fanout {
+        let last = last.filter(|c| c.fanout.runs > 0);
+        let last_runs = last.map_or(0, |c| c.fanout.runs);
+        let last_pins = last.map(pins_of).unwrap_or_default();
+        let total = self.runs.saturating_add(last_runs);
+        // (bound, label, the value whose group is kept), the smallest bound first.
+        let mut best: Option<(usize, &str, &str)> = None;
+        let mut consider = |bound: usize, label: &'c str, value: &'c str| {
+            if bound < total && best.is_none_or(|(b, l, _)| (bound, label) < (b, l)) {
+                best = Some((bound, label, value));
+            }
+        };
+        // Of the labels `last` leaves free, the one that saves most.
+        if let Some((Reverse(saving), label)) = self
+            .by_saving
+            .iter()
+            .find(|(_, label)| !last_pins.contains_key(label))
+        {
+            if let Some(groups) = self.groups.get(label) {
+                consider(total - saving, label, groups.value_at(groups.largest.1));
+            }
+        }
+        // The labels `last` pins: its runs join its value's group.
+        for (&label, &value) in &last_pins {
+            let Some(groups) = self.groups.get(label) else {
+                continue; // pinned by `last` alone: the sum stands
+            };
+            let grown = match groups.position.get(value) {
+                Some(&at) => (groups.by_value.get(at).map_or(0, |g| g.1), at),
+                None => (0, groups.by_value.len()),
+            };
+            let grown = (grown.0.saturating_add(last_runs), grown.1);
+            let (largest, value) = if grown > groups.largest {
+                (grown.0, value)
+            } else {
+                (groups.largest.0, groups.value_at(groups.largest.1))
+            };
+            consider(
+                (self.runs - groups.pinned).saturating_add(largest),
+                label,
+                value,
+            );
+        }
+        let compatible = |pins: &Pins| match best {
+            None => true,
+            Some((_, label, value)) => pins.get(label).is_none_or(|v| *v == value),
+        };
+        let way = self
+            .reaching
+            .iter()
+            .map(|(child, pins)| (*child, pins))
+            .chain(last.map(|child| (child, &last_pins)));
+        let mut fanout = Fanout::default();
+        for (child, pins) in way {
+            if fanout.via.len() >= LISTED_ROUTES {
+                break;
+            }
+            if compatible(pins) {
+                fanout = fanout.plus(&child.fanout);
+            }
+        }
+        fanout.runs = best.map_or(total, |(bound, _, _)| bound);
+        fanout.reported = self.reported || last.is_some_and(|c| c.fanout.reported);
+        fanout
+    }
 }
 
 #[cfg(test)]

@@ -533,3 +533,37 @@ fn name_checks_stay_linear_in_the_number_of_groups_and_receivers() {
         "spec.route.routes[255]: the route tree holds more than 256 routes, the limit per AlertmanagerConfig",
     );
 }
+
+#[test]
+fn a_route_fan_out_of_many_matchers_is_bounded_within_the_deadline() {
+    // 128 `continue` children of 200 matchers each (every label different, so no label
+    // makes two of them exclusive), then 127 that stop the search: about 600 KB, within
+    // every bound. Bounding each of the 127 ways once took minutes: the work grew with
+    // labels × children × matchers per way. Each way now costs its last child's matchers.
+    let listener = "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/";
+    let mut label = 0;
+    let mut routes: Vec<Value> = (0..128)
+        .map(|_| {
+            let matchers: Vec<Value> = (0..200)
+                .map(|_| {
+                    label += 1;
+                    json!({"name": format!("l{label}"), "value": "v", "matchType": "="})
+                })
+                .collect();
+            json!({"receiver": "listener", "continue": true, "matchers": matchers})
+        })
+        .collect();
+    routes.extend((0..127).map(|_| json!({"receiver": "listener"})));
+    let mut amc = request("alertmanagerconfig-v1beta1-correct");
+    amc["object"]["spec"] = json!({
+        "route": {"receiver": "other", "repeatInterval": "12h", "routes": routes},
+        "receivers": [
+            {"name": "other"},
+            {"name": "listener", "webhookConfigs": [{"url": listener, "sendResolved": false, "httpConfig": {"followRedirects": false}}]},
+        ],
+    });
+    rejected_with(
+        &amc,
+        "[route/fan-out] spec.route: one alert can reach this tenant's EventListener 129 times, along spec.route.routes[0], spec.route.routes[1], spec.route.routes[2], spec.route.routes[3], spec.route.routes[4],",
+    );
+}
