@@ -1243,6 +1243,11 @@ mod tests {
             (r"\\p{greek}", "invalid character class range"),
             (r"\\p{sc=Greek}", "invalid character class range"),
             (r"[a\\p{Emoji}]", "invalid character class range"),
+            // Go 1.22 and Unicode 14-15 syntax, which Prometheus 2.42's Go 1.19 refuses.
+            ("(?<a>x)", "invalid or unsupported Perl syntax `(?<`"),
+            (r"\\p{Vithkuqi}", "invalid character class range"),
+            (r"[\\p{Kawi}]", "invalid character class range"),
+            (r"\\P{Nag_Mundari}", "invalid character class range"),
             ("(", "unclosed group"),
         ] {
             let why = regex_refusal(regex).unwrap_or_else(|| panic!("{regex} admitted"));
@@ -1265,6 +1270,8 @@ mod tests {
             r"(?i)\\p{Any}",
             r"\\pL\\PN\\p{^Greek}",
             r"[\\p{Lu}\\p{Old_Italic}]",
+            // The last scripts of Unicode 13, Go 1.19's tables.
+            r"\\p{Yezidi}\\p{Khitan_Small_Script}\\p{Dives_Akuru}\\p{Chorasmian}",
             r"\\0\\012\\x{41}\\x41",
             "a{1000}",
             "(a{10}){100}",
@@ -1274,7 +1281,7 @@ mod tests {
             "a{0}x",
             "a{b}c{,5}",
             "(?i)x(?s:.)(?U)y*(?m)^",
-            "(?P<name_1>x)(?<n2>y)",
+            "(?P<name_1>x)(?P<n2>y)",
             r"\\.\\-\\<",
         ] {
             assert_eq!(regex_refusal(regex), None, "{regex}");

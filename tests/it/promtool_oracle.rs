@@ -446,3 +446,59 @@ fn the_committed_template_verdicts_are_promtools() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Regexes at the edge of what Prometheus 2.42's Go (1.19) reads, written as PromQL
+/// string content: the policy admits each exactly when promtool loads it, except where
+/// the policy is knowingly stricter (listed, so that a fix shows here).
+#[test]
+fn regexes_at_gos_edge_are_judged_as_promtool_judges_them() {
+    let tool = promtool();
+    const STRICTER: [&str; 2] = [r"\\Q.\\E", r"[\\d-z]"];
+    let regexes = [
+        // Named groups: Go 1.22 added (?<name>…).
+        "(?P<n>x)",
+        "(?<n>x)",
+        "(?P<n.m>x)",
+        // Scripts: Unicode 13 is Go 1.19's; 14 and 15 came with Go 1.21.
+        r"\\p{Greek}",
+        r"\\p{Yezidi}",
+        r"\\p{Chorasmian}",
+        r"\\p{Dives_Akuru}",
+        r"\\p{Khitan_Small_Script}",
+        r"\\p{Vithkuqi}",
+        r"\\p{Toto}",
+        r"\\p{Tangsa}",
+        r"\\p{Old_Uyghur}",
+        r"\\p{Cypro_Minoan}",
+        r"\\p{Kawi}",
+        r"\\p{Nag_Mundari}",
+        r"\\p{greek}",
+        r"\\pL\\p{Lu}\\P{Any}",
+        r"\\p{Letter}",
+        // Flags, repetitions, escapes.
+        "(?i)x",
+        "(?x)x",
+        "x**",
+        "a{1000}",
+        "a{1001}",
+        r"\\x{41}\\101",
+        r"\\u0041",
+        STRICTER[0],
+        STRICTER[1],
+    ];
+    for (i, regex) in regexes.iter().enumerate() {
+        let request = recording_rule(&format!(r#"x{{a=~"{regex}"}}"#));
+        let scratch = scratch_dir(&format!("regex-{i}"));
+        let rules = write_rule_file(&scratch, &request["object"]);
+        let (loads, out) = run(Command::new(tool).arg("check").arg("rules").arg(&rules));
+        let admitted = admitted(&request, &workshop_settings()).is_some();
+        if STRICTER.contains(regex) {
+            assert!(
+                loads && !admitted,
+                "{regex}: no longer stricter than promtool"
+            );
+        } else {
+            assert_eq!(admitted, loads, "{regex}: promtool says\n{out}");
+        }
+    }
+}
