@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::checks::location::{Place, RuleAt, RuleName};
+use crate::checks::location::{RuleAt, RuleName};
 use crate::checks::object_shape::{
     field_object_mut, list_mut, object_mut, required_name, wrong_type,
 };
@@ -120,13 +120,6 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
             }
         }
         object_loads::group_fields(group, &at, findings);
-        review_group_labels(group, group_index, &group_name, &context, findings);
-        // Prometheus 3 merges group labels into every rule's.
-        let group_labels: Vec<String> = group
-            .get("labels")
-            .and_then(Value::as_object)
-            .map(|labels| labels.keys().cloned().collect())
-            .unwrap_or_default();
         let Some(rules) = list_mut(group, "rules", &at, findings) else {
             continue;
         };
@@ -143,45 +136,9 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
                     rule_index,
                     rule: RuleName::Unnamed,
                 },
-                &group_labels,
                 &context,
                 findings,
             );
-        }
-    }
-}
-
-/// Group labels (Prometheus 3) apply to every rule of the group, templated like the
-/// rule's own: they must not name another namespace, nor template anything a rule
-/// label may not.
-fn review_group_labels(
-    group: &mut Map<String, Value>,
-    index: usize,
-    name: &str,
-    context: &RuleContext,
-    findings: &mut Findings,
-) {
-    let place = Place::Group { index, name };
-    if rules_namespace_label::check_label_values(group, &place, findings) {
-        if let Some(labels) = group.get_mut("labels").and_then(Value::as_object_mut) {
-            rules_namespace_label::pin_namespace_label(labels, &place, &context.scope, findings);
-            if context.routing.label != context.scope.label {
-                rules_namespace_label::pin_namespace_label(
-                    labels,
-                    &place,
-                    &context.routing,
-                    findings,
-                );
-            }
-        }
-        for problem in
-            // (Prometheus 3 templates them in each alert; no one alert's name here.)
-            alerts_template_query::label_templates(
-                group.get("labels").and_then(Value::as_object),
-                "",
-            )
-        {
-            findings.reject(problem.check, place.at(&problem.field), problem.message);
         }
     }
 }
@@ -197,7 +154,6 @@ fn groups_of<'o>(object: &'o mut Value, findings: &mut Findings) -> Option<&'o m
 fn review_rule(
     rule: &mut Map<String, Value>,
     unnamed: RuleAt,
-    group_labels: &[String],
     context: &RuleContext,
     findings: &mut Findings,
 ) {
@@ -213,18 +169,12 @@ fn review_rule(
         ..unnamed
     };
     object_loads::rule_fields(rule, &at, is_alert, &name, findings);
-    let place = Place::Rule(&at);
     let routed_apart = context.routing.label != context.scope.label;
-    if rules_namespace_label::check_label_values(rule, &place, findings) {
+    if rules_namespace_label::check_label_values(rule, &at, findings) {
         if let Some(labels) = rule.get_mut("labels").and_then(Value::as_object_mut) {
-            rules_namespace_label::pin_namespace_label(labels, &place, &context.scope, findings);
+            rules_namespace_label::pin_namespace_label(labels, &at, &context.scope, findings);
             if routed_apart {
-                rules_namespace_label::pin_namespace_label(
-                    labels,
-                    &place,
-                    &context.routing,
-                    findings,
-                );
+                rules_namespace_label::pin_namespace_label(labels, &at, &context.routing, findings);
             }
         }
         rules_namespace_label::add_namespace_label(
@@ -263,12 +213,10 @@ fn review_rule(
     if is_alert {
         let settings = context.settings;
         let labels = rule.get("labels").and_then(Value::as_object);
-        // Rule labels (and group labels, and `alertname`) are set after the expression's.
-        let overridden = |label: &str| {
-            label == "alertname"
-                || labels.is_some_and(|l| l.contains_key(label))
-                || group_labels.iter().any(|g| g == label)
-        };
+        // Rule labels (and `alertname`) are set after the expression's. (Group labels,
+        // which Prometheus 3 merges in too, are refused: see `object_loads::group_fields`.)
+        let overridden =
+            |label: &str| label == "alertname" || labels.is_some_and(|l| l.contains_key(label));
         let problems = alerts_bool::always_fires_by_bool(expr.tree())
             .into_iter()
             .chain(alerts_count_values::labels_from_the_value(
@@ -459,21 +407,13 @@ mod tests {
                 r#"[rules/namespace-label] spec.groups[0].rules[0].labels.namespace: set to "user1-test" (the Prometheus Operator routes alerts by `namespace`"#
             )), "{:?}", findings.warnings);
         }
-        // A conflicting value follows onConflict, in rule and group labels.
-        let mut object = one_rule(
+        // A conflicting value follows onConflict.
+        let object = one_rule(
             json!({"alert": "a", "expr": "up == 0", "labels": {"namespace": "user2-test"}}),
         );
-        object["spec"]["groups"][0]["labels"] = json!({"namespace": "user2-test"});
         let (_, findings) = reviewed(object.clone(), &kubernetes_namespace());
-        assert_eq!(findings.problems.len(), 2, "{:?}", findings.problems);
-        assert!(
-            findings.problems[0].starts_with(
-                r#"[rules/namespace-label] group "g" (spec.groups[0].labels.namespace): "user2-test" conflicts"#
-            ),
-            "{:?}",
-            findings.problems
-        );
-        assert!(findings.problems[1].starts_with(r#"[rules/namespace-label] group "g" alert "a" (spec.groups[0].rules[0].labels.namespace): "user2-test" conflicts"#), "{:?}", findings.problems);
+        assert_eq!(findings.problems.len(), 1, "{:?}", findings.problems);
+        assert!(findings.problems[0].starts_with(r#"[rules/namespace-label] group "g" alert "a" (spec.groups[0].rules[0].labels.namespace): "user2-test" conflicts"#), "{:?}", findings.problems);
         let overwrite = Settings {
             on_conflict: OnConflict::Overwrite,
             ..kubernetes_namespace()
@@ -481,28 +421,22 @@ mod tests {
         let (object, findings) = reviewed(object, &overwrite);
         assert!(findings.problems.is_empty(), "{:?}", findings.problems);
         assert_eq!(
-            object["spec"]["groups"][0]["labels"]["namespace"],
-            "user1-test"
-        );
-        assert_eq!(
             object["spec"]["groups"][0]["rules"][0]["labels"]["namespace"],
             "user1-test"
         );
     }
 
     #[test]
-    fn templates_are_checked_in_rule_and_group_labels_and_annotations() {
-        let mut object = one_rule(json!({
+    fn templates_are_checked_in_labels_and_annotations() {
+        let object = one_rule(json!({
             "alert": "a",
             "expr": "up == 0",
             "labels": {"p": r#"{{ print "}}" $value }}"#},
             "annotations": {"leak": r#"{{ with query "secret_metric" }}{{ . }}{{ end }}"#, "fine": "{{ humanize $value }}"},
         }));
-        object["spec"]["groups"][0]["labels"] = json!({"p": "{{ $value }}"});
         let (_, findings) = reviewed(object, &Settings::default());
         let problems = findings.problems.join("\n");
         for expected in [
-            r#"[alerts/label-value] group "g" (spec.groups[0].labels.p): "{{ $value }}" depends on the alert's value"#,
             r#"[alerts/label-value] group "g" alert "a" (spec.groups[0].rules[0].labels.p): "{{ print \"}}\" $value }}" depends on the alert's value"#,
             r#"[alerts/template-query] group "g" alert "a" (spec.groups[0].rules[0].annotations.leak): "#,
         ] {
@@ -511,7 +445,7 @@ mod tests {
                 "{expected}\nnot in\n{problems}"
             );
         }
-        assert_eq!(findings.problems.len(), 3, "{problems}");
+        assert_eq!(findings.problems.len(), 2, "{problems}");
     }
 
     #[test]
@@ -540,20 +474,6 @@ mod tests {
             &Settings::default(),
         );
         assert!(findings.problems.is_empty(), "{:?}", findings.problems);
-        // So does a group label of that name, and only of that name.
-        let group = |labels: serde_json::Value| {
-            json!({"spec": {"groups": [{"name": "g", "labels": labels, "rules": [
-                {"alert": "a", "expr": r#"count_values("p", up)"#},
-            ]}]}})
-        };
-        let (_, findings) = reviewed(group(json!({"p": "x"})), &Settings::default());
-        assert!(findings.problems.is_empty(), "{:?}", findings.problems);
-        let (_, findings) = reviewed(group(json!({"q": "x"})), &Settings::default());
-        assert!(
-            findings.problems[0].starts_with("[alerts/count-values]"),
-            "{:?}",
-            findings.problems
-        );
     }
 
     #[test]

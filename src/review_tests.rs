@@ -1848,40 +1848,6 @@ mod emitted_labels {
         assert_eq!(a.at("/spec/groups/0/rules/0/labels/namespace"), NS);
     }
 
-    #[test]
-    fn a_group_label_naming_another_namespace_is_a_conflict_or_overwritten() {
-        let mut request = with_rule(alert(DRIFTING));
-        request["object"]["spec"]["groups"][0]["labels"] =
-            json!({"namespace": "user2-test", "team": "a"});
-        refused_naming(
-            &request,
-            &workshop(),
-            &[
-                r#"group "jukebox.rules""#,
-                "spec.groups[0].labels.namespace",
-                r#""user2-test""#,
-            ],
-        );
-        let a = admit(&request, &overwrite());
-        assert_eq!(
-            a.at("/spec/groups/0/labels"),
-            &json!({"namespace": NS, "team": "a"})
-        );
-        a.assert_warned(&["spec.groups[0].labels.namespace", "overwrote"]);
-        // Its own namespace is fine; a number is located.
-        request["object"]["spec"]["groups"][0]["labels"] = json!({"namespace": NS});
-        admit(&request, &workshop());
-        request["object"]["spec"]["groups"][0]["labels"] = json!({"namespace": 3});
-        refused_naming(
-            &request,
-            &workshop(),
-            &[
-                "spec.groups[0].labels.namespace",
-                "must be a string, found a number",
-            ],
-        );
-    }
-
     fn bool_alert_refused(expr: String) {
         refused_naming(
             &with_rule(alert(&expr)),
@@ -2224,18 +2190,53 @@ mod template_boundary {
     }
 
     #[test]
-    fn a_group_label_templating_the_value_is_refused() {
-        let mut request = with_rule(alert(DRIFTING));
-        request["object"]["spec"]["groups"][0]["labels"] = json!({"p": "{{ $value }}"});
-        refused_naming(
-            &request,
-            &workshop(),
-            &[
-                r#"group "jukebox.rules""#,
-                "spec.groups[0].labels.p",
-                "`$value`",
-            ],
-        );
+    fn group_fields_prometheus_2_42_does_not_know_are_refused() {
+        // "field labels not found in type rulefmt.RuleGroup": the rule file would not
+        // load (or the operator would drop the labels, and with them what they route).
+        for (field, value, expected) in [
+            (
+                "labels",
+                json!({"p": "{{ $value }}"}),
+                &["Prometheus 3.0", "put these labels in each rule's `labels`"],
+            ),
+            (
+                "labels",
+                json!({"namespace": "user2-test", "team": "a"}),
+                &["Prometheus 3.0", "put these labels in each rule's `labels`"],
+            ),
+            (
+                "labels",
+                json!({"namespace": NS}),
+                &["Prometheus 3.0", "put these labels in each rule's `labels`"],
+            ),
+            (
+                "query_offset",
+                json!("1m"),
+                &[
+                    "Prometheus 2.53",
+                    "write `offset` in the rules' expressions",
+                ],
+            ),
+        ] {
+            let mut request = with_rule(alert(DRIFTING));
+            request["object"]["spec"]["groups"][0][field] = value;
+            for settings in [workshop(), overwrite()] {
+                let mut naming = vec![
+                    "[object/loads] spec.groups[0].".to_owned()
+                        + field
+                        + ": group field `"
+                        + field
+                        + "`",
+                    "Prometheus 2.42 refuses a rule file that has it".to_owned(),
+                ];
+                naming.extend(expected.iter().map(|e| e.to_string()));
+                let naming: Vec<&str> = naming.iter().map(String::as_str).collect();
+                refused_naming(&request, &settings, &naming);
+            }
+            // A null is no field.
+            request["object"]["spec"]["groups"][0][field] = Value::Null;
+            admit(&request, &workshop());
+        }
     }
 
     #[test]

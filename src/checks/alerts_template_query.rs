@@ -9,7 +9,7 @@ use crate::go_template;
 
 pub const CHECK: Check = Check {
     id: "alerts/template-query",
-    refuses: "`query` in any label or annotation template (group labels too)",
+    refuses: "`query` in any label or annotation template",
     why: "templates are not scoped: `query` runs PromQL over every namespace's series and puts the answer in this tenant's alert",
 };
 

@@ -84,27 +84,3 @@ pub fn labels_mut(rule: &mut Map<String, Value>) -> Option<&mut Map<String, Valu
     }
     labels.as_object_mut()
 }
-
-/// Where a `labels` map sits: a group's or a rule's.
-pub enum Place<'a> {
-    Group { index: usize, name: &'a str },
-    Rule(&'a RuleAt<'a>),
-}
-
-impl Place<'_> {
-    pub fn path(&self, field: &str) -> String {
-        match self {
-            Place::Group { index, .. } => format!("spec.groups[{index}].{field}"),
-            Place::Rule(at) => at.path(field),
-        }
-    }
-
-    pub fn at(&self, field: &str) -> Location {
-        match self {
-            Place::Group { name, .. } => {
-                Location::named(format!("group {name:?}"), self.path(field))
-            }
-            Place::Rule(at) => at.at(field),
-        }
-    }
-}

@@ -8,7 +8,7 @@ use crate::durations;
 
 pub const CHECK: Check = Check {
     id: "object/loads",
-    refuses: "what Prometheus 2.42 or Alertmanager would refuse to load: PromQL its grammar refuses, templates Go does not parse, unknown template functions, malformed durations, repeated group or receiver names, a rule with both or neither of `alert` and `record`, routes naming undefined receivers or time intervals",
+    refuses: "what Prometheus 2.42 or Alertmanager would refuse to load: PromQL its grammar refuses, templates Go does not parse, unknown template functions, malformed durations, repeated group or receiver names, group fields newer than 2.42 (`labels`, `query_offset`), a rule with both or neither of `alert` and `record`, routes naming undefined receivers or time intervals",
     why: "what is admitted must load, exactly as written: one bad object otherwise stops the operator reloading every tenant's rules",
 };
 
@@ -107,6 +107,25 @@ pub fn rule_fields(
 
 /// A group's `interval`, when set, is a duration Prometheus reads.
 pub fn group_fields(group: &Map<String, Value>, at: &str, findings: &mut Findings) {
+    // Fields of the PrometheusRule CRD that Prometheus 2.42's rule file does not know
+    // ("field … not found in type rulefmt.RuleGroup"): the file would not load, or the
+    // operator would leave the field out and the rules would mean less than written.
+    for (field, since, instead) in [
+        ("labels", "3.0", "put these labels in each rule's `labels`"),
+        (
+            "query_offset",
+            "2.53",
+            "remove it, or write `offset` in the rules' expressions",
+        ),
+    ] {
+        if group.get(field).is_some_and(|v| !v.is_null()) {
+            findings.reject(
+                &CHECK,
+                super::Location::path(format!("{at}.{field}")),
+                format!("group field `{field}` came with Prometheus {since}; Prometheus 2.42 refuses a rule file that has it: {instead}"),
+            );
+        }
+    }
     if let Some(Value::String(text)) = group.get("interval") {
         if let Err(why) = durations::parse_millis(text) {
             findings.reject(&CHECK, super::Location::path(format!("{at}.interval")), why);

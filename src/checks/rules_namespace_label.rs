@@ -2,20 +2,24 @@
 
 use serde_json::{Map, Value};
 
-use super::location::{labels_mut, Place, RuleAt};
+use super::location::{labels_mut, RuleAt};
 use super::object_shape::{string_map, Typed};
 use super::{Check, Findings};
 use crate::promql::scope::{is_unrendered_template, OnConflict, Scope};
 
 pub const CHECK: Check = Check {
     id: "rules/namespace-label",
-    refuses: "group or rule labels that set the namespace label to another namespace; sets `labels.<namespaceLabel>` and `labels.namespace` to the namespace on every rule",
+    refuses: "rule labels that set the namespace label to another namespace; sets `labels.<namespaceLabel>` and `labels.namespace` to the namespace on every rule",
     why: "rule labels override the expression's: `label_replace` or an aggregation could otherwise send an alert or recorded series to another tenant's routing, or to none",
 };
 
-/// The `labels` of a rule or group must be a map of strings; `false` when they are not
+/// The `labels` of a rule must be a map of strings; `false` when they are not
 /// (recorded).
-pub fn check_label_values(owner: &Map<String, Value>, at: &Place, findings: &mut Findings) -> bool {
+pub fn check_label_values(
+    owner: &Map<String, Value>,
+    at: &RuleAt,
+    findings: &mut Findings,
+) -> bool {
     let labels = string_map(
         owner,
         "labels",
@@ -31,7 +35,7 @@ pub fn check_label_values(owner: &Map<String, Value>, at: &Place, findings: &mut
 /// unrendered template is replaced; any other value is a conflict (`onConflict`).
 pub fn pin_namespace_label(
     labels: &mut Map<String, Value>,
-    place: &Place,
+    place: &RuleAt,
     scope: &Scope,
     findings: &mut Findings,
 ) {

@@ -502,3 +502,27 @@ fn regexes_at_gos_edge_are_judged_as_promtool_judges_them() {
         }
     }
 }
+
+/// The group fields of the PrometheusRule CRD: the policy admits a group exactly when
+/// promtool loads it (`labels` came with Prometheus 3.0, `query_offset` with 2.53).
+#[test]
+fn group_fields_are_judged_as_promtool_judges_them() {
+    let tool = promtool();
+    for (i, (field, value)) in [
+        ("labels", json!({"severity": "critical"})),
+        ("query_offset", json!("1m")),
+        ("limit", json!(5)),
+        ("interval", json!("1m")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut request = request("seed-prometheusrule");
+        request["object"]["spec"]["groups"][0][field] = value;
+        let scratch = scratch_dir(&format!("group-field-{i}"));
+        let rules = write_rule_file(&scratch, &request["object"]);
+        let (loads, out) = run(Command::new(tool).arg("check").arg("rules").arg(&rules));
+        let admitted = admitted(&request, &workshop_settings()).is_some();
+        assert_eq!(admitted, loads, "{field}: promtool says\n{out}");
+    }
+}
