@@ -15,6 +15,9 @@ use serde_json::{Map, Number, Value};
 pub const MAX_DEPTH: usize = 200;
 /// Most nodes one document may expand to, aliases included (no "billion laughs").
 pub const MAX_NODES: usize = 2_000_000;
+/// Most bytes of scalar text aliases may copy into one document: a node count alone lets
+/// one anchored 200 KB string, aliased 150,000 times, ask for 30 GB.
+pub const MAX_ALIASED_BYTES: usize = 16 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -227,6 +230,7 @@ fn parse_document(
     let mut anchors: HashMap<usize, Node> = HashMap::new();
     let mut root: Option<Node> = None;
     let mut nodes = 0usize;
+    let mut aliased_bytes = 0usize;
     let mut documents = 0usize;
 
     for item in Parser::new_from_str(text) {
@@ -333,8 +337,20 @@ fn parse_document(
                         message: "an alias to an unknown anchor".into(),
                     });
                 };
+                // Sized before it is copied: the copy is what a bomb would make us pay.
+                let (target_nodes, target_bytes) = size(target);
+                nodes += target_nodes;
+                aliased_bytes += target_bytes;
+                if aliased_bytes > MAX_ALIASED_BYTES || nodes > MAX_NODES {
+                    return Err(LocatedError {
+                        line,
+                        message: format!(
+                            "aliases expand past {MAX_NODES} nodes or {} MiB of text in one document",
+                            MAX_ALIASED_BYTES >> 20
+                        ),
+                    });
+                }
                 let mut copy = target.clone();
-                nodes += count(&copy);
                 mark_aliased(&mut copy);
                 copy.start = s;
                 copy.end = e;
@@ -407,16 +423,17 @@ fn parse_document(
     })
 }
 
-fn count(node: &Node) -> usize {
+/// Nodes in `node`'s tree, and the bytes of its string scalars.
+fn size(node: &Node) -> (usize, usize) {
+    let add = |(n, b): (usize, usize), (m, c): (usize, usize)| (n + m, b + c);
     match &node.kind {
-        Kind::Scalar(_) => 1,
-        Kind::Seq(items) => 1 + items.iter().map(count).sum::<usize>(),
-        Kind::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|(k, v)| count(k) + count(v))
-                .sum::<usize>()
-        }
+        Kind::Scalar(Value::String(text)) => (1, text.len()),
+        Kind::Scalar(_) => (1, 0),
+        Kind::Seq(items) => items.iter().map(size).fold((1, 0), add),
+        Kind::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| add(size(k), size(v)))
+            .fold((1, 0), add),
     }
 }
 
@@ -596,6 +613,35 @@ mod tests {
         assert_eq!(
             v,
             serde_json::json!({"a": true, "b": "1", "c": 31, "d": 1.5, "e": null, "f": 1000.0, "g": "10m"})
+        );
+    }
+
+    #[test]
+    fn aliases_are_bounded_by_the_text_they_copy_as_well_as_their_nodes() {
+        // One anchored 1 MiB string aliased 17 times copies 17 MiB: refused before the
+        // copy that crosses the bound, with the alias's line.
+        let big = "x".repeat(1 << 20);
+        let aliases = vec!["*a"; 17].join(", ");
+        let bomb = format!("a: &a {big}\nb: [{aliases}]\n");
+        let refused = parse_stream(&bomb).remove(0).unwrap_err();
+        assert_eq!(refused.line, 2);
+        assert_eq!(
+            refused.message,
+            format!("aliases expand past {MAX_NODES} nodes or 16 MiB of text in one document")
+        );
+        // 15 copies and the anchored string itself: within the bound.
+        let aliases = vec!["*a"; 15].join(", ");
+        let fine = format!("a: &a {big}\nb: [{aliases}]\n");
+        assert!(parse_stream(&fine).remove(0).is_ok());
+        // Nodes count too: 1,000 nodes aliased past the node bound.
+        let list = vec!["1"; 999].join(", ");
+        let aliases = vec!["*a"; MAX_NODES / 1000 + 1].join(", ");
+        let wide = format!("a: &a [{list}]\nb: [{aliases}]\n");
+        let refused = parse_stream(&wide).remove(0).unwrap_err();
+        assert!(
+            refused.message.starts_with("aliases expand past"),
+            "{}",
+            refused.message
         );
     }
 
