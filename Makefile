@@ -24,7 +24,7 @@ SOURCES := $(shell find src tools/floor-policy/src -name '*.rs') Cargo.toml Carg
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 
-.PHONY: deps host e2e-host cli examples test e2e-tests lint fmt fmt-check bench fuzz clean
+.PHONY: deps clippy-driver host e2e-host cli examples test e2e-tests lint fmt fmt-check bench fuzz clean
 
 # A recipe that fails leaves no half-written target behind (policy.wasm,
 # annotated-policy.wasm), so the next `make` does not take it for a finished one.
@@ -62,6 +62,7 @@ $(RELEASE_WASM): $(SOURCES)
 HOST_BUILD := cargo build --locked --workspace --all-targets
 E2E_BUILD := cargo build --locked --workspace --bin preinit --bin policy-sign --test it
 PREINIT_BUILD = cargo build --locked -p preinit
+test: PREINIT_BUILD = $(HOST_BUILD)
 
 # `make test` lints while it builds the host tools and tests: cargo hands the workspace's
 # own crates (and only those) to clippy's driver, which lints each and compiles it. `cargo
@@ -78,6 +79,9 @@ test e2e-tests: export RUST_TEST_THREADS ?= 8
 
 host:
 	$(HOST_BUILD)
+
+clippy-driver:
+	@test -x "$(CLIPPY_DRIVER)" || { echo "test: needs clippy's driver, $(CLIPPY_DRIVER) (rustup component add clippy)" >&2; exit 1; }
 
 e2e-host:
 	$(E2E_BUILD)
@@ -144,11 +148,7 @@ examples: cli
 # real prometheus/alertmanager daemons, lint, and Kubewarden's kwctl and policy-server
 # (e2e-tests), which must be on PATH unless SKIP_KUBEWARDEN=1 says to leave them out.
 # The last line counts what ran: a test left out is counted as skipped, never passed.
-test: deps fmt-check
-	@test -x "$(CLIPPY_DRIVER)" || { echo "test: needs clippy (rustup component add clippy)" >&2; exit 1; }
-	@# The host tools and the module build side by side (cargo locks each profile's
-	@# directory, not the target dir), with every host artifact built once.
-	$(MAKE) --no-print-directory -j2 --output-sync=target PREINIT_BUILD='$(HOST_BUILD)' host policy.wasm
+test: deps clippy-driver host policy.wasm fmt-check
 	mkdir -p target
 	POLICY_WASM=$(CURDIR)/policy.wasm cargo test --locked --workspace 2>&1 | tee target/test.log
 	@: > target/e2e.log

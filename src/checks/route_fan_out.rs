@@ -47,6 +47,7 @@ impl Fanout {
 }
 
 /// A reviewed child route, as the fan-out bound needs it.
+#[derive(Debug)]
 pub struct Child {
     pub fanout: Fanout,
     pub continues: bool,
@@ -241,6 +242,8 @@ mod tests {
     use crate::cluster::fake::FakeCluster;
     use crate::settings::Settings;
 
+    use super::{Child, Fanout, Ways};
+
     const LISTENER: &str = "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/";
 
     /// The `[route/fan-out]` texts for a top route to `other` (no listener) whose
@@ -339,6 +342,111 @@ mod tests {
             listener(false, &[("a", "2")]),
         ]);
         assert_eq!(fan_out(ApiVersion::V1beta1, routes), [along(2, &[0, 2])]);
+    }
+
+    /// The bound as it was first written: every label of the way rescanned for each way
+    /// (quadratic and more). `Ways` must give exactly its answer, routes named included.
+    fn reference_bound(way: &[&Child]) -> Fanout {
+        let pinned = |child: &Child, label: &str| -> Option<String> {
+            child
+                .equal
+                .iter()
+                .find(|(name, _)| name == label)
+                .map(|(_, value)| value.clone())
+        };
+        let reaching: Vec<&Child> = way.iter().copied().filter(|c| c.fanout.runs > 0).collect();
+        let total: usize = reaching.iter().map(|c| c.fanout.runs).sum();
+        let mut best: (usize, Option<(String, String)>) = (total, None);
+        if total > 1 {
+            let mut labels: Vec<&str> = reaching
+                .iter()
+                .flat_map(|c| c.equal.iter().map(|(name, _)| name.as_str()))
+                .collect();
+            labels.sort_unstable();
+            labels.dedup();
+            for label in labels {
+                let mut free = 0;
+                let mut groups: Vec<(String, usize)> = Vec::new();
+                for child in &reaching {
+                    match pinned(child, label) {
+                        None => free += child.fanout.runs,
+                        Some(value) => match groups.iter_mut().find(|(v, _)| *v == value) {
+                            Some((_, n)) => *n += child.fanout.runs,
+                            None => groups.push((value, child.fanout.runs)),
+                        },
+                    }
+                }
+                if let Some((value, group)) = groups.into_iter().max_by_key(|(_, n)| *n) {
+                    if free + group < best.0 {
+                        best = (free + group, Some((label.to_owned(), value)));
+                    }
+                }
+            }
+        }
+        let chosen = reaching.iter().filter(|c| match &best.1 {
+            None => true,
+            Some((label, value)) => pinned(c, label).is_none_or(|v| v == *value),
+        });
+        let mut fanout = chosen.fold(Fanout::default(), |acc, c| acc.plus(&c.fanout));
+        fanout.runs = best.0;
+        fanout.reported = reaching.iter().any(|c| c.fanout.reported);
+        fanout
+    }
+
+    fn child() -> impl proptest::strategy::Strategy<Value = (Child, bool)> {
+        use proptest::prelude::*;
+        let matcher = (
+            prop::sample::select(vec!["a", "b", "c"]),
+            prop::sample::select(vec!["1", "2", "3"]),
+        );
+        (
+            0usize..4,
+            any::<bool>(),
+            any::<bool>(),
+            prop::collection::vec(matcher, 0..4),
+            0usize..100,
+        )
+            .prop_map(|(runs, reported, continues, equal, name)| {
+                let child = Child {
+                    fanout: Fanout {
+                        runs,
+                        via: (0..runs.min(2)).map(|k| format!("r{name}.{k}")).collect(),
+                        reported,
+                    },
+                    continues,
+                    equal: equal
+                        .into_iter()
+                        .map(|(l, v)| (l.to_owned(), v.to_owned()))
+                        .collect(),
+                };
+                (child, continues)
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ways_bound_each_way_as_the_rescan_did(children in proptest::collection::vec(child(), 0..9)) {
+            let mut ways = Ways::default();
+            let mut continuing: Vec<&Child> = Vec::new();
+            let same = |got: Fanout, want: Fanout| {
+                proptest::prop_assert_eq!(
+                    (got.runs, got.via, got.reported),
+                    (want.runs, want.via, want.reported)
+                );
+                Ok(())
+            };
+            for (child, continues) in &children {
+                if *continues {
+                    ways.push(child);
+                    continuing.push(child);
+                } else {
+                    let mut way = continuing.clone();
+                    way.push(child);
+                    same(ways.bound(Some(child)), reference_bound(&way))?;
+                }
+            }
+            same(ways.bound(None), reference_bound(&continuing))?;
+        }
     }
 
     #[test]
