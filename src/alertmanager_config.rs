@@ -115,7 +115,15 @@ pub fn review(
     let Ok(receivers) = review_receivers(spec, &mut listener, settings, cluster, findings) else {
         return;
     };
-    let intervals = defined_names(spec.get(version.time_intervals_field()));
+    let intervals_field = version.time_intervals_field();
+    object_loads::unique_names(
+        spec.get(intervals_field),
+        &format!("spec.{intervals_field}"),
+        "time interval",
+        findings,
+    );
+    review_inhibit_rules(spec, version, findings);
+    let intervals = defined_names(spec.get(intervals_field));
     let defined = Defined {
         receivers: receivers.as_ref(),
         receivers_listed: OnceCell::new(),
@@ -391,6 +399,25 @@ fn listing(names: &ReceiverNames) -> String {
 }
 
 /// The `name`s of a list of objects (malformed entries are left to the CRD schema).
+/// `spec.inhibitRules`: their matchers and `equal` labels load in Alertmanager. (The
+/// operator confines each rule to the namespace; what it suppresses is the tenant's.)
+fn review_inhibit_rules(spec: &Map<String, Value>, version: ApiVersion, findings: &mut Findings) {
+    let Some(Value::Array(rules)) = spec.get("inhibitRules") else {
+        return;
+    };
+    let v1alpha1 = version == ApiVersion::V1alpha1;
+    for (i, rule) in rules.iter().enumerate() {
+        let Value::Object(rule) = rule else {
+            continue;
+        };
+        let at = format!("spec.inhibitRules[{i}]");
+        for field in ["sourceMatch", "targetMatch"] {
+            object_loads::alertmanager_matchers(rule, field, &at, v1alpha1, findings);
+        }
+        object_loads::alertmanager_label_names(rule, "equal", &at, false, findings);
+    }
+}
+
 fn defined_names(list: Option<&Value>) -> Vec<String> {
     list.and_then(Value::as_array)
         .into_iter()
@@ -479,12 +506,10 @@ impl RouteWalk<'_, '_> {
             );
             return Fanout::default();
         }
-        route_keys::review(
-            route,
-            at,
-            self.defined.version == ApiVersion::V1alpha1,
-            self.findings,
-        );
+        let v1alpha1 = self.defined.version == ApiVersion::V1alpha1;
+        route_keys::review(route, at, v1alpha1, self.findings);
+        object_loads::alertmanager_matchers(route, "matchers", at, v1alpha1, self.findings);
+        object_loads::alertmanager_label_names(route, "groupBy", at, true, self.findings);
         let receiver = self.receiver(route, at).or(inherited.map(str::to_owned));
         self.time_intervals(route, at);
         route_intervals::review_intervals(route, at, self.settings, &self.minimums, self.findings);
@@ -825,6 +850,90 @@ mod tests {
 
     /// A top route to `other` (no listener) whose children are `routes`; `listener`
     /// holds the tenant's listener once.
+    #[test]
+    fn what_alertmanager_refuses_to_load_is_refused_with_its_place() {
+        // Each of these, passed on by the operator, makes Alertmanager refuse the one
+        // configuration every tenant shares (amtool: "bad matcher format", "error
+        // parsing regexp", "time interval … is not unique").
+        let eq = |name: &str, value: &str, t: &str| json!({"name": name, "value": value, "matchType": t});
+        for (spec, at, what) in [
+            (
+                routed(json!([{"receiver": "listener", "matchers": [eq("a-b", "x", "=")]}])),
+                "spec.route.routes[0].matchers[0].name",
+                "\"a-b\" is not a label name",
+            ),
+            // Written `severity!="critical"`, it is `severity != "critical"` to Alertmanager:
+            // it would also have slipped routes past the fan-out bound.
+            (
+                routed(
+                    json!([{"receiver": "listener", "matchers": [eq("severity!", "critical", "=")]}]),
+                ),
+                "spec.route.routes[0].matchers[0].name",
+                "\"severity!\" is not a label name",
+            ),
+            (
+                routed(json!([{"receiver": "listener", "matchers": [eq("a", "(", "=~")]}])),
+                "spec.route.routes[0].matchers[0].value",
+                "is not a regular expression Alertmanager compiles",
+            ),
+            (
+                routed(json!([{"receiver": "listener", "matchers": [eq("a", "[z-a]", "!~")]}])),
+                "spec.route.routes[0].matchers[0].value",
+                "is not a regular expression Alertmanager compiles",
+            ),
+            (
+                routed(json!([{"receiver": "listener", "groupBy": ["a-b"]}])),
+                "spec.route.routes[0].groupBy[0]",
+                "it is not a label name",
+            ),
+            (
+                routed(json!([{"receiver": "listener", "groupBy": ["...", "a"]}])),
+                "spec.route.routes[0].groupBy[0]",
+                "must be the only entry",
+            ),
+            (
+                routed(json!([{"receiver": "listener", "groupBy": ["a", "a"]}])),
+                "spec.route.routes[0].groupBy[1]",
+                "it is listed twice",
+            ),
+        ] {
+            let m = rejected(review(spec));
+            assert!(
+                m.contains(&format!("[object/loads] {at}: ")) && m.contains(what),
+                "{at}: {m}"
+            );
+        }
+        let mut spec = routed(json!([]));
+        spec["route"]["matchers"] = json!([eq("1x", "y", "=")]);
+        let m = rejected(review(spec));
+        assert!(
+            m.contains("[object/loads] spec.route.matchers[0].name: \"1x\" is not a label name"),
+            "{m}"
+        );
+        let mut spec = routed(json!([]));
+        spec["timeIntervals"] = json!([{"name": "night"}, {"name": "day"}, {"name": "night"}]);
+        let m = rejected(review(spec));
+        assert!(m.contains("[object/loads] spec.timeIntervals[2].name: time interval \"night\" is defined twice (first at spec.timeIntervals[0])"), "{m}");
+        let mut spec = routed(json!([]));
+        spec["inhibitRules"] = json!([
+            {"sourceMatch": [eq("severity", "critical", "=")], "targetMatch": [eq("a", "(", "=~")], "equal": ["model-name"]},
+        ]);
+        let m = rejected(review(spec));
+        assert!(m.contains("[object/loads] spec.inhibitRules[0].targetMatch[0].value: \"(\" is not a regular expression"), "{m}");
+        assert!(m.contains("[object/loads] spec.inhibitRules[0].equal[0]: \"model-name\": it is not a label name"), "{m}");
+        // What loads is admitted: label names, compiling regexes, `...` alone, an `=`
+        // value that only looks like a regex.
+        let mut spec = routed(json!([
+            {"receiver": "listener", "groupBy": ["..."], "matchers": [eq("a", "(", "="), eq("b", "x|y", "=~"), eq("_c9", "z", "!=")]},
+        ]));
+        spec["route"]["groupBy"] = json!(["namespace", "alertname"]);
+        spec["inhibitRules"] =
+            json!([{"sourceMatch": [eq("severity", "crit.*", "=~")], "equal": ["alertname"]}]);
+        spec["timeIntervals"] = json!([{"name": "night"}, {"name": "day"}]);
+        let verdict = review(spec);
+        assert!(!matches!(verdict, Verdict::Reject { .. }), "{verdict:?}");
+    }
+
     fn routed(routes: Value) -> Value {
         json!({
             "route": {"receiver": "other", "repeatInterval": "12h", "routes": routes},

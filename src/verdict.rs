@@ -8,6 +8,19 @@ use crate::checks::{Finding, Findings};
 /// Most problems listed in one rejection message; the rest are counted.
 pub const MAX_LISTED_PROBLEMS: usize = 10;
 
+/// Most bytes of one problem's text: a problem that quotes a tenant's megabyte URL or
+/// string must not make a megabyte message (kubectl prints it, the API server logs it).
+pub const MAX_PROBLEM_BYTES: usize = 2048;
+
+/// `text`, cut at [`MAX_PROBLEM_BYTES`] on a character boundary, saying how much was cut.
+fn bounded(text: String) -> String {
+    if text.len() <= MAX_PROBLEM_BYTES {
+        return text;
+    }
+    let cut = text.floor_char_boundary(MAX_PROBLEM_BYTES);
+    format!("{}… ({} bytes more)", &text[..cut], text.len() - cut)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     Accept {
@@ -39,7 +52,7 @@ impl Verdict {
                 .problems
                 .iter()
                 .take(MAX_LISTED_PROBLEMS)
-                .map(Finding::problem_text)
+                .map(|problem| bounded(problem.problem_text()))
                 .collect::<Vec<_>>()
                 .join("; ");
             if total > MAX_LISTED_PROBLEMS {
@@ -100,5 +113,25 @@ mod tests {
         let twelve = rejection_of(MAX_LISTED_PROBLEMS + 2);
         assert_eq!(twelve.matches("[object/loads]").count(), 10);
         assert!(twelve.ends_with("f9: bad; and 2 more problems"), "{twelve}");
+    }
+
+    #[test]
+    fn a_problem_is_cut_at_its_bound_on_a_character_boundary() {
+        let rejection = |message: String| {
+            let mut findings = Findings::default();
+            findings.reject(&object_loads::CHECK, Location::path("f"), message);
+            match Verdict::of(findings, Value::Null) {
+                Verdict::Reject { message } => message,
+                other => panic!("{other:?}"),
+            }
+        };
+        // "[object/loads] f: " is 18 bytes: the text fits exactly, then one byte over.
+        let fits = "x".repeat(MAX_PROBLEM_BYTES - 18);
+        assert_eq!(rejection(fits.clone()), format!("[object/loads] f: {fits}"));
+        let over = rejection(format!("{fits}y"));
+        assert_eq!(over, format!("[object/loads] f: {fits}… (1 bytes more)"));
+        // A two-byte character across the bound is left out whole.
+        let across = rejection(format!("{}é", "x".repeat(MAX_PROBLEM_BYTES - 19)));
+        assert!(across.ends_with("x… (2 bytes more)"), "{across}");
     }
 }

@@ -317,19 +317,21 @@ pub fn has_unfilled_placeholder(url: &str) -> bool {
     if url.contains("{{") || PLACEHOLDERS.iter().any(|p| url.contains(p)) {
         return true;
     }
-    // `<UPPER_CASE_NAME>`
-    let mut rest = url;
-    while let Some((_, after)) = rest.split_once('<') {
-        if let Some((name, _)) = after.split_once('>') {
-            if !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit())
-            {
-                return true;
+    // `<UPPER_CASE_NAME>`: only the last `<` before a `>` can open one. One pass: a
+    // scan from every `<` to the next `>` is quadratic in a URL of `<`s.
+    let mut name_from: Option<usize> = None;
+    for (i, b) in url.bytes().enumerate() {
+        match b {
+            b'<' => name_from = Some(i + 1),
+            b'>' => {
+                if name_from.is_some_and(|from| from < i) {
+                    return true;
+                }
+                name_from = None;
             }
+            b if b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit() => {}
+            _ => name_from = None,
         }
-        rest = after;
     }
     false
 }
@@ -606,6 +608,9 @@ mod tests {
         assert!(has_unfilled_placeholder("https://x/<a<USER_1>"));
         assert!(!has_unfilled_placeholder("https://x/<><user>"));
         assert!(!has_unfilled_placeholder("https://x/<USER"));
+        assert!(has_unfilled_placeholder("https://x/<<USER>>"));
+        assert!(!has_unfilled_placeholder("https://x/<A-B><a>"));
+        assert!(has_unfilled_placeholder("https://x/>A<B9_>"));
     }
 
     #[test]

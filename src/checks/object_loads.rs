@@ -8,7 +8,7 @@ use crate::durations;
 
 pub const CHECK: Check = Check {
     id: "object/loads",
-    refuses: "what Prometheus 2.42 or Alertmanager would refuse to load: PromQL its grammar refuses, templates Go does not parse, unknown template functions, malformed durations, repeated group or receiver names, group fields newer than 2.42 (`labels`, `query_offset`), a rule with both or neither of `alert` and `record`, routes naming undefined receivers or time intervals",
+    refuses: "what Prometheus 2.42 or Alertmanager would refuse to load: PromQL its grammar refuses, templates Go does not parse, unknown template functions, malformed durations, repeated group, receiver or time interval names, group fields newer than 2.42 (`labels`, `query_offset`), a rule with both or neither of `alert` and `record`, routes naming undefined receivers or time intervals, matchers (routes, inhibit rules) whose name is not a label name or whose regex does not compile, `groupBy`/`equal` entries that are not label names",
     why: "what is admitted must load, exactly as written: one bad object otherwise stops the operator reloading every tenant's rules",
 };
 
@@ -133,6 +133,109 @@ pub fn group_fields(group: &Map<String, Value>, at: &str, findings: &mut Finding
     }
 }
 
+/// What Alertmanager's loader refuses in a route or an inhibit rule, and the operator
+/// passes on unchecked into the one configuration every tenant shares: one bad name or
+/// regex and Alertmanager loads no tenant's change. `matchers` of `owner[field]` (at
+/// `at`): names must be label names (`severity!` would also be read as `severity !=`),
+/// regexes must compile as Go's (`regex`: v1alpha1's `regex: true` is a regex too).
+pub fn alertmanager_matchers(
+    owner: &Map<String, Value>,
+    field: &str,
+    at: &str,
+    regex: bool,
+    findings: &mut Findings,
+) {
+    let Some(Value::Array(matchers)) = owner.get(field) else {
+        return;
+    };
+    for (i, matcher) in matchers.iter().enumerate() {
+        let at = format!("{at}.{field}[{i}]");
+        if let Some(Value::String(name)) = matcher.get("name") {
+            if !is_label_name(name) {
+                findings.reject(
+                    &CHECK,
+                    super::Location::path(format!("{at}.name")),
+                    format!("{name:?} is not a label name ([a-zA-Z_][a-zA-Z0-9_]*): Alertmanager refuses the configuration, every tenant's, over it"),
+                );
+            }
+        }
+        let is_regex = match matcher.get("matchType") {
+            Some(Value::String(t)) => t == "=~" || t == "!~",
+            _ => regex && matcher.get("regex") == Some(&Value::Bool(true)),
+        };
+        if let (true, Some(Value::String(value))) = (is_regex, matcher.get("value")) {
+            if let Err(why) = crate::promql::regex_mask::regex_syntax_check(value) {
+                findings.reject(
+                    &CHECK,
+                    super::Location::path(format!("{at}.value")),
+                    format!("{value:?} is not a regular expression Alertmanager compiles ({why}): it refuses the configuration, every tenant's, over it"),
+                );
+            }
+        }
+    }
+}
+
+/// Label names listed in `owner[field]` (a route's `groupBy`, an inhibit rule's
+/// `equal`), as Alertmanager's loader takes them: each a label name, none twice, and
+/// `...` (group by every label, where `wildcard` allows it) only on its own.
+pub fn alertmanager_label_names(
+    owner: &Map<String, Value>,
+    field: &str,
+    at: &str,
+    wildcard: bool,
+    findings: &mut Findings,
+) {
+    let Some(Value::Array(names)) = owner.get(field) else {
+        return;
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let Value::String(name) = name else {
+            continue;
+        };
+        let why = if wildcard && name == "..." {
+            (names.len() > 1).then_some("`...` groups by every label, so it must be the only entry")
+        } else if !is_label_name(name) {
+            Some("it is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+        } else if seen.contains(&name.as_str()) {
+            Some("it is listed twice")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            findings.reject(
+                &CHECK,
+                super::Location::path(format!("{at}.{field}[{i}]")),
+                format!("{name:?}: {why}; Alertmanager refuses the configuration, every tenant's, over it"),
+            );
+        }
+        seen.push(name);
+    }
+}
+
+/// Names defined twice in `list` (time intervals: Alertmanager refuses "time interval
+/// … is not unique").
+pub fn unique_names(list: Option<&Value>, at: &str, what: &str, findings: &mut Findings) {
+    let Some(Value::Array(items)) = list else {
+        return;
+    };
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let Some(Value::String(name)) = item.get("name") else {
+            continue;
+        };
+        if let Some(first) = seen.get(name.as_str()) {
+            findings.reject(
+                &CHECK,
+                super::Location::path(format!("{at}[{i}].name")),
+                format!("{what} {name:?} is defined twice (first at {at}[{first}]); Alertmanager refuses the configuration, every tenant's, over it"),
+            );
+        } else {
+            seen.insert(name, i);
+        }
+    }
+}
+
 /// `name` with every character a name may not hold replaced by `_` (`:` is kept in
 /// metric names only).
 fn suggested_name(name: &str, metric: bool) -> String {
@@ -157,6 +260,30 @@ mod tests {
     use super::*;
     use crate::checks::location::RuleName;
     use serde_json::json;
+
+    #[test]
+    fn v1alpha1_regex_matchers_are_compiled_and_literal_ones_are_not() {
+        let route = json!({"matchers": [
+            {"name": "a", "value": "(", "regex": true},
+            {"name": "b", "value": "(", "regex": false},
+            {"name": "c", "value": "("},
+        ]});
+        let mut findings = Findings::default();
+        let route = route.as_object().unwrap();
+        alertmanager_matchers(route, "matchers", "spec.route", true, &mut findings);
+        let texts = findings.problem_texts();
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        assert!(
+            texts[0].starts_with(
+                "[object/loads] spec.route.matchers[0].value: \"(\" is not a regular expression"
+            ),
+            "{texts:?}"
+        );
+        // v1beta1 has no `regex`: the field is not read there.
+        let mut findings = Findings::default();
+        alertmanager_matchers(route, "matchers", "spec.route", false, &mut findings);
+        assert_eq!(findings.problem_texts(), Vec::<String>::new());
+    }
 
     fn problems(rule: Value, is_alert: bool, name: &str) -> Vec<String> {
         let at = RuleAt {

@@ -277,3 +277,67 @@ fn case_folded_route_keys_would_fan_one_alert_out_and_are_refused() {
         assert_rejected(&r, "[route/keys] spec.route.routes[0].");
     }
 }
+
+/// Found by a hostile-tenant review: route matcher names and regexes and `groupBy`
+/// entries reach Alertmanager unchecked by the operator. With the policy bypassed,
+/// amtool refuses the configuration (one tenant stops every tenant's reloads), and a
+/// name like `severity!` is read as `severity !=`: routes the policy took for exclusive
+/// both reach the listener. The policy refuses each, at its place.
+#[test]
+fn matcher_names_regexes_and_group_by_alertmanager_refuses_are_refused() {
+    let listener = "https://el-ct-listener-user1-toolings.apps.cluster-abc.example.com/";
+    let mut request = request("alertmanagerconfig-v1beta1-correct");
+    request["object"]["spec"]["receivers"] = json!([
+        {"name": "other"},
+        {"name": "listener", "webhookConfigs": [{"url": listener, "sendResolved": false, "httpConfig": {"followRedirects": false}}]},
+    ]);
+    let eq =
+        |name: &str, value: &str, t: &str| json!({"name": name, "value": value, "matchType": t});
+    for (label, route, at) in [
+        (
+            "name",
+            json!({"receiver": "listener", "matchers": [eq("a-b", "x", "=")]}),
+            "matchers[0].name",
+        ),
+        (
+            "regex",
+            json!({"receiver": "listener", "matchers": [eq("a", "(", "=~")]}),
+            "matchers[0].value",
+        ),
+        (
+            "group-by",
+            json!({"receiver": "listener", "groupBy": ["a-b"]}),
+            "groupBy[0]",
+        ),
+        (
+            "group-by-wildcard",
+            json!({"receiver": "listener", "groupBy": ["...", "a"]}),
+            "groupBy[0]",
+        ),
+    ] {
+        request["object"]["spec"]["route"] =
+            json!({"receiver": "other", "repeatInterval": "12h", "routes": [route]});
+        let (ok, out) = amtool_check(&operator_config(&request["object"]), label);
+        assert!(!ok, "{label}: amtool loaded it:\n{out}");
+        assert_rejected(
+            &validate(&request, &workshop_settings()),
+            &format!("[object/loads] spec.route.routes[0].{at}: "),
+        );
+    }
+    // `severity!="critical"` and `severity!="warning"`: not exclusive to Alertmanager.
+    request["object"]["spec"]["route"] = json!({"receiver": "other", "repeatInterval": "12h", "routes": [
+        {"receiver": "listener", "continue": true, "matchers": [eq("severity!", "critical", "=")]},
+        {"receiver": "listener", "matchers": [eq("severity!", "warning", "=")]},
+    ]});
+    let reached = amtool_routes(
+        &operator_config(&request["object"]),
+        "bang",
+        &["namespace=user1-test", "alertname=Drift", "severity=info"],
+    );
+    let to_listener = reached.iter().filter(|r| r.ends_with("/listener")).count();
+    assert_eq!(to_listener, 2, "bypassed, amtool routes: {reached:?}");
+    assert_rejected(
+        &validate(&request, &workshop_settings()),
+        "[object/loads] spec.route.routes[0].matchers[0].name: \"severity!\" is not a label name",
+    );
+}
