@@ -676,7 +676,9 @@ mod tests {
 
     use serde_json::{json, Value};
 
+    use super::ApiVersion;
     use crate::admission;
+    use crate::checks::Findings;
     use crate::cluster::fake::FakeCluster;
     use crate::cluster::{NamespaceMeta, ServiceSpec};
     use crate::settings::{OnShortInterval, Settings, TenantFrom};
@@ -932,6 +934,43 @@ mod tests {
         spec["timeIntervals"] = json!([{"name": "night"}, {"name": "day"}]);
         let verdict = review(spec);
         assert!(!matches!(verdict, Verdict::Reject { .. }), "{verdict:?}");
+    }
+
+    #[test]
+    fn inhibit_rule_matchers_are_regexes_by_each_versions_own_field() {
+        // v1alpha1 marks a regex with `regex: true`; v1beta1 has no such field (only
+        // `matchType`), so there a `regex: true` changes nothing.
+        let spec = || {
+            let mut spec = routed(json!([]));
+            spec["inhibitRules"] =
+                json!([{"targetMatch": [{"name": "a", "value": "(", "regex": true}]}]);
+            spec
+        };
+        let problems = |version: ApiVersion| {
+            let mut object = json!({"spec": spec()});
+            let mut findings = Findings::default();
+            super::review(
+                &mut object,
+                "user1-test",
+                version,
+                &workshop(),
+                &FakeCluster::default(),
+                &mut findings,
+            );
+            findings.problem_texts()
+        };
+        let v1alpha1 = problems(ApiVersion::V1alpha1);
+        assert!(
+            v1alpha1.iter().any(|p| p.starts_with(
+                "[object/loads] spec.inhibitRules[0].targetMatch[0].value: \"(\" is not a regular expression"
+            )),
+            "{v1alpha1:?}"
+        );
+        let v1beta1 = problems(ApiVersion::V1beta1);
+        assert!(
+            v1beta1.iter().all(|p| !p.starts_with("[object/loads]")),
+            "{v1beta1:?}"
+        );
     }
 
     fn routed(routes: Value) -> Value {

@@ -167,7 +167,7 @@ impl<'c> Ways<'c> {
     /// The most listener deliveries one alert can get from the continuing children so
     /// far and then `last`, a child that stops the search (or none).
     pub fn bound(&self, last: Option<&'c Child>) -> Fanout {
-        let last = last.filter(|c| c.fanout.runs > 0);
+        let last = last.filter(|c| c.fanout.runs != 0);
         let last_runs = last.map_or(0, |c| c.fanout.runs);
         let last_pins = last.map(pins_of).unwrap_or_default();
         let total = self.runs.saturating_add(last_runs);
