@@ -341,3 +341,68 @@ fn matcher_names_regexes_and_group_by_alertmanager_refuses_are_refused() {
         "[object/loads] spec.route.routes[0].matchers[0].name: \"severity!\" is not a label name",
     );
 }
+
+/// Found by a hostile-tenant review: the operator passes inhibit rules and time
+/// intervals on as written. With the policy bypassed, amtool refuses a bad inhibit-rule
+/// regex, an `equal` that is not a label name and a time interval defined twice (one
+/// tenant would stop every tenant's reloads); the policy refuses each, and what it
+/// admits loads.
+#[test]
+fn inhibit_rules_and_time_intervals_alertmanager_refuses_are_refused() {
+    let eq =
+        |name: &str, value: &str, t: &str| json!({"name": name, "value": value, "matchType": t});
+    let mut request = request("alertmanagerconfig-v1beta1-correct");
+    let night = json!({"name": "night", "timeIntervals": [{"times": [{"startTime": "00:00", "endTime": "06:00"}]}]});
+    // The fixture's own intervals (its route names one), then ours.
+    let intervals = |added: &[&Value]| {
+        let mut all = request["object"]["spec"]["timeIntervals"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        all.extend(added.iter().map(|v| (*v).clone()));
+        Value::Array(all)
+    };
+    let twice = intervals(&[&night, &night]);
+    let second = format!(
+        "spec.timeIntervals[{}].name",
+        twice.as_array().unwrap().len() - 1
+    );
+    let once = intervals(&[&night]);
+    for (label, field, value, at) in [
+        (
+            "inhibit-regex",
+            "inhibitRules",
+            json!([{"sourceMatch": [eq("severity", "critical", "=")], "targetMatch": [eq("a", "(", "=~")]}]),
+            "spec.inhibitRules[0].targetMatch[0].value",
+        ),
+        (
+            "inhibit-equal",
+            "inhibitRules",
+            json!([{"sourceMatch": [eq("severity", "critical", "=")], "equal": ["model-name"]}]),
+            "spec.inhibitRules[0].equal[0]",
+        ),
+        ("interval-twice", "timeIntervals", twice, second.as_str()),
+    ] {
+        let mut object = request["object"].clone();
+        object["spec"][field] = value.clone();
+        let (ok, out) = amtool_check(&operator_config(&object), label);
+        assert!(!ok, "{label}: amtool loaded it:\n{out}");
+        request["object"] = object;
+        assert_rejected(
+            &validate(&request, &workshop_settings()),
+            &format!("[object/loads] {at}: "),
+        );
+    }
+    // The same, loadable: admitted, and amtool loads what the policy returns.
+    let mut object = request["object"].clone();
+    object["spec"]["inhibitRules"] = json!([{"sourceMatch": [eq("severity", "crit.*", "=~")], "targetMatch": [eq("severity", "warning", "=")], "equal": ["alertname"]}]);
+    object["spec"]["timeIntervals"] = once;
+    request["object"] = object;
+    let response = validate(&request, &workshop_settings());
+    assert!(response.allowed, "{:?}", response.status);
+    let stored = response
+        .mutated_object
+        .unwrap_or_else(|| request["object"].clone());
+    let (ok, out) = amtool_check(&operator_config(&stored), "inhibit-fine");
+    assert!(ok, "amtool refused an admitted configuration:\n{out}");
+}

@@ -70,6 +70,13 @@ pub fn operator_config(object: &Value) -> Value {
                         out.insert(to.into(), v.clone());
                     }
                 }
+                if let Some(times) = r.get("times").and_then(Value::as_array) {
+                    let times: Vec<Value> = times
+                        .iter()
+                        .map(|t| json!({"start_time": t["startTime"], "end_time": t["endTime"]}))
+                        .collect();
+                    out.insert("times".into(), json!(times));
+                }
                 Value::Object(out)
             })
             .collect();
@@ -85,11 +92,53 @@ pub fn operator_config(object: &Value) -> Value {
     route["matchers"] = json!(with_namespace);
     route["continue"] = json!(true);
 
+    // Inhibit rules, confined to the namespace on both sides, as the operator does.
+    let inhibit_rules: Vec<Value> = spec["inhibitRules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|rule| {
+            let side = |field: &str| {
+                let mut matchers = vec![json!(format!("namespace=\"{namespace}\""))];
+                matchers.extend(
+                    rule[field]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|m| matcher_string(m, v1alpha1)),
+                );
+                json!(matchers)
+            };
+            let mut out = json!({"source_matchers": side("sourceMatch"), "target_matchers": side("targetMatch")});
+            if let Some(equal) = rule.get("equal") {
+                out["equal"] = equal.clone();
+            }
+            out
+        })
+        .collect();
+
     json!({
         "route": {"receiver": "null", "routes": [route]},
         "receivers": receivers,
         "time_intervals": time_intervals,
+        "inhibit_rules": inhibit_rules,
     })
+}
+
+/// A matcher as the operator writes it: `name<op>"value"`.
+fn matcher_string(m: &Value, v1alpha1: bool) -> Value {
+    // v1alpha1 says `regex: true`; v1beta1 says `matchType: "=~"`.
+    let op = match m["matchType"].as_str() {
+        Some(op) => op.to_owned(),
+        None if v1alpha1 && m["regex"] == true => "=~".to_owned(),
+        None => "=".to_owned(),
+    };
+    json!(format!(
+        "{}{}{:?}",
+        m["name"].as_str().unwrap(),
+        op,
+        m["value"].as_str().unwrap_or("")
+    ))
 }
 
 fn convert_route(route: &Value, prefix: &dyn Fn(&str) -> String, v1alpha1: bool) -> Value {
@@ -128,20 +177,7 @@ fn convert_route(route: &Value, prefix: &dyn Fn(&str) -> String, v1alpha1: bool)
         .as_array()
         .into_iter()
         .flatten()
-        .map(|m| {
-            // v1alpha1 says `regex: true`; v1beta1 says `matchType: "=~"`.
-            let op = match m["matchType"].as_str() {
-                Some(op) => op.to_owned(),
-                None if v1alpha1 && m["regex"] == true => "=~".to_owned(),
-                None => "=".to_owned(),
-            };
-            json!(format!(
-                "{}{}{:?}",
-                m["name"].as_str().unwrap(),
-                op,
-                m["value"].as_str().unwrap_or("")
-            ))
-        })
+        .map(|m| matcher_string(m, v1alpha1))
         .collect();
     if !matchers.is_empty() {
         out.insert("matchers".into(), json!(matchers));
