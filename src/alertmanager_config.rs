@@ -307,15 +307,18 @@ fn review_webhook(
     }
     match webhook.get("httpConfig") {
         None | Some(Value::Null) => {}
-        Some(Value::Object(http)) => webhook_http_client::review_http_config(
-            http,
-            "httpConfig",
-            0,
-            at,
-            &listener.url,
-            settings,
-            findings,
-        ),
+        Some(Value::Object(http)) => {
+            webhook_http_client::review_http_config(
+                http,
+                "httpConfig",
+                0,
+                at,
+                &listener.url,
+                settings,
+                findings,
+            );
+            object_loads::alertmanager_http_auth(http, at, findings);
+        }
         Some(other) => wrong_type(findings, at.field("httpConfig"), "an object", other),
     }
     webhook_redirects::forbid_redirects(webhook, at, findings);
@@ -971,6 +974,39 @@ mod tests {
             v1beta1.iter().all(|p| !p.starts_with("[object/loads]")),
             "{v1beta1:?}"
         );
+    }
+
+    #[test]
+    fn a_webhook_authenticates_one_way_and_never_as_basic_authorization() {
+        // amtool: "at most one of basic_auth, oauth2, bearer_token & bearer_token_file
+        // must be configured", "authorization type cannot be set to \"basic\"".
+        let secret = json!({"name": "s", "key": "k"});
+        let with_http = |http: Value| {
+            let mut hook = webhook(LISTENER);
+            hook["httpConfig"] = http;
+            hook["httpConfig"]["followRedirects"] = json!(false);
+            json!({"route": {"receiver": "listener", "repeatInterval": "12h"},
+                   "receivers": [{"name": "listener", "webhookConfigs": [hook]}]})
+        };
+        let at = "receiver \"listener\" (spec.receivers[0].webhookConfigs[0].httpConfig";
+        let m = rejected(review(with_http(json!({
+            "basicAuth": {"username": secret, "password": secret}, "bearerTokenSecret": secret,
+        }))));
+        assert!(m.contains(&format!("[object/loads] {at}.bearerTokenSecret): `basicAuth` and `bearerTokenSecret` both authenticate")), "{m}");
+        let m = rejected(review(with_http(json!({
+            "authorization": {"type": "basic", "credentials": secret},
+        }))));
+        assert!(m.contains(&format!("[object/loads] {at}.authorization.type): \"basic\": Alertmanager refuses authorization of type Basic")), "{m}");
+        for fine in [
+            json!({"authorization": {"type": "Bearer", "credentials": secret}}),
+            json!({"basicAuth": {"username": secret, "password": secret}, "authorization": null}),
+        ] {
+            let verdict = review(with_http(fine.clone()));
+            assert!(
+                !matches!(verdict, Verdict::Reject { .. }),
+                "{fine}: {verdict:?}"
+            );
+        }
     }
 
     fn routed(routes: Value) -> Value {

@@ -8,7 +8,7 @@ use crate::durations;
 
 pub const CHECK: Check = Check {
     id: "object/loads",
-    refuses: "what Prometheus 2.42 or Alertmanager would refuse to load: PromQL its grammar refuses, templates Go does not parse, unknown template functions, malformed durations, repeated group, receiver or time interval names, group fields newer than 2.42 (`labels`, `query_offset`), a rule with both or neither of `alert` and `record`, routes naming undefined receivers or time intervals, matchers (routes, inhibit rules) whose name is not a label name or whose regex does not compile, `groupBy`/`equal` entries that are not label names",
+    refuses: "what Prometheus 2.42 or Alertmanager would refuse to load: PromQL its grammar refuses, templates Go does not parse, unknown template functions, malformed durations, repeated group, receiver or time interval names, group fields newer than 2.42 (`labels`, `query_offset`), a rule with both or neither of `alert` and `record`, routes naming undefined receivers or time intervals, matchers (routes, inhibit rules) whose name is not a label name or whose regex does not compile, `groupBy`/`equal` entries that are not label names, a webhook with two ways to authenticate or `authorization` of type Basic",
     why: "what is admitted must load, exactly as written: one bad object otherwise stops the operator reloading every tenant's rules",
 };
 
@@ -232,6 +232,38 @@ pub fn unique_names(list: Option<&Value>, at: &str, what: &str, findings: &mut F
             );
         } else {
             seen.insert(name, i);
+        }
+    }
+}
+
+/// A webhook's `httpConfig` as Alertmanager's HTTP client takes it: one way to
+/// authenticate (`basicAuth`, `bearerTokenSecret`, `authorization`, `oauth2`), and no
+/// `authorization` of type `Basic` (it says to use basic auth). The operator drops the
+/// whole AlertmanagerConfig over either, with an event the tenant may never read, and
+/// retraining is then not wired at all.
+pub fn alertmanager_http_auth(
+    http: &Map<String, Value>,
+    at: &super::location::WebhookAt,
+    findings: &mut Findings,
+) {
+    let ways: Vec<&str> = ["basicAuth", "bearerTokenSecret", "authorization", "oauth2"]
+        .into_iter()
+        .filter(|field| http.get(*field).is_some_and(|v| !v.is_null()))
+        .collect();
+    if let [first, second, ..] = ways[..] {
+        findings.reject(
+            &CHECK,
+            at.field(&format!("httpConfig.{second}")),
+            format!("`{first}` and `{second}` both authenticate; Alertmanager takes one way to authenticate per client: keep one"),
+        );
+    }
+    if let Some(Value::String(kind)) = http.get("authorization").and_then(|a| a.get("type")) {
+        if kind.eq_ignore_ascii_case("basic") {
+            findings.reject(
+                &CHECK,
+                at.field("httpConfig.authorization.type"),
+                format!("{kind:?}: Alertmanager refuses authorization of type Basic; use `basicAuth` instead"),
+            );
         }
     }
 }
