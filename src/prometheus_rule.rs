@@ -289,7 +289,19 @@ fn rule_identity(
 fn expr_text_of(rule: &Map<String, Value>, at: &RuleAt, findings: &mut Findings) -> Option<String> {
     match rule.get("expr") {
         Some(Value::String(text)) => Some(text.clone()),
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        // The operator reads `expr` as an IntOrString, whose integer is 32 bits: one
+        // object it cannot decode stops its rule listing, every tenant's.
+        Some(Value::Number(n)) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => {
+            Some(n.to_string())
+        }
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => {
+            findings.reject(
+                &crate::checks::object_shape::CHECK,
+                at.at("expr"),
+                format!("{n} is past the 32-bit integer the Prometheus Operator reads `expr` as (one object it cannot read stops every tenant's rule updates); write it as a string: \"{n}\""),
+            );
+            None
+        }
         None | Some(Value::Null) => {
             findings.reject(
                 &crate::checks::object_shape::CHECK,
@@ -507,11 +519,12 @@ mod tests {
 
     #[test]
     fn an_integer_expression_is_its_number() {
-        // The CRD types `expr` int-or-string: any integer, negative or past i64.
+        // The CRD types `expr` int-or-string, and the operator's IntOrString holds 32 bits.
         for (expr, text) in [
             (json!(1), "1"),
             (json!(-1), "-1"),
-            (json!(9_223_372_036_854_775_808u64), "9223372036854775808"),
+            (json!(i32::MAX), "2147483647"),
+            (json!(i32::MIN), "-2147483648"),
         ] {
             let (object, findings) = reviewed(
                 one_rule(json!({"record": "r", "expr": expr})),
@@ -526,6 +539,21 @@ mod tests {
             assert_eq!(
                 object["spec"]["groups"][0]["rules"][0]["expr"], expr,
                 "{text}"
+            );
+        }
+        // Past 32 bits the operator cannot read the object: refused, saying to quote it.
+        for (expr, text) in [
+            (json!(2_147_483_648i64), "2147483648"),
+            (json!(-2_147_483_649i64), "-2147483649"),
+            (json!(9_223_372_036_854_775_808u64), "9223372036854775808"),
+        ] {
+            let (_, findings) = reviewed(
+                one_rule(json!({"record": "r", "expr": expr})),
+                &Settings::default(),
+            );
+            assert_eq!(
+                findings.problems,
+                [format!("[object/shape] group \"g\" record \"r\" (spec.groups[0].rules[0].expr): {text} is past the 32-bit integer the Prometheus Operator reads `expr` as (one object it cannot read stops every tenant's rule updates); write it as a string: \"{text}\"")]
             );
         }
         let (_, findings) = reviewed(
