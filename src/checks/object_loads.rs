@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::location::RuleAt;
+use super::object_shape::{self, Typed};
 use super::{Check, Findings};
 use crate::durations;
 
@@ -84,6 +85,15 @@ pub fn rule_fields(
             );
         }
     }
+    // (Labels are typed by `rules/namespace-label`, which reads them first.) Annotations
+    // of another type would also leave their templates unread.
+    object_shape::string_map(
+        rule,
+        "annotations",
+        || at.at("annotations"),
+        |key| at.at(&format!("annotations.{key}")),
+        findings,
+    );
     for (map, what) in [("labels", "label"), ("annotations", "annotation")] {
         let Some(keys) = rule.get(map).and_then(Value::as_object) else {
             continue;
@@ -126,10 +136,20 @@ pub fn group_fields(group: &Map<String, Value>, at: &str, findings: &mut Finding
             );
         }
     }
-    if let Some(Value::String(text)) = group.get("interval") {
+    let place = |field: &str| super::Location::path(format!("{at}.{field}"));
+    // Of the wrong type, the API server refuses these only after admission: the CLI
+    // would call them admitted, and promtool refuses them.
+    if let Typed::Is(text) =
+        object_shape::duration(group, "interval", || place("interval"), findings)
+    {
         if let Err(why) = durations::parse_millis(text) {
-            findings.reject(&CHECK, super::Location::path(format!("{at}.interval")), why);
+            findings.reject(&CHECK, place("interval"), why);
         }
+    }
+    match group.get("limit") {
+        None | Some(Value::Null) => {}
+        Some(limit) if limit.as_i64().is_some() => {}
+        Some(other) => object_shape::wrong_type(findings, place("limit"), "an integer", other),
     }
 }
 
@@ -292,6 +312,64 @@ mod tests {
     use super::*;
     use crate::checks::location::RuleName;
     use serde_json::json;
+
+    #[test]
+    fn fields_of_the_wrong_type_promtool_refuses_are_located() {
+        // promtool: "cannot unmarshal !!seq into map[string]string".
+        for is_alert in [true, false] {
+            assert_eq!(
+                problems(json!({"annotations": ["a"]}), is_alert, "a"),
+                [format!(
+                    "[object/shape] group \"g\" {} \"a\" (spec.groups[0].rules[0].annotations): must be a map of strings, found a list",
+                    if is_alert { "alert" } else { "record" }
+                )]
+            );
+        }
+        let group = |field: &str, value: Value| {
+            let mut findings = Findings::default();
+            let mut group = Map::new();
+            group.insert(field.to_owned(), value);
+            group_fields(&group, "spec.groups[0]", &mut findings);
+            findings.problem_texts()
+        };
+        // promtool: "not a valid duration string: \"60\"", "cannot unmarshal !!str into int".
+        for (field, value, expected) in [
+            (
+                "interval",
+                json!(true),
+                "must be a duration string, found a boolean",
+            ),
+            (
+                "interval",
+                json!(60),
+                "must be a duration string, found a number",
+            ),
+            ("limit", json!("5"), "must be an integer, found a string"),
+            ("limit", json!(1.5), "must be an integer, found a number"),
+            (
+                "limit",
+                json!(99_999_999_999_999_999_999.0),
+                "must be an integer, found a number",
+            ),
+        ] {
+            assert_eq!(
+                group(field, value),
+                [format!("[object/shape] spec.groups[0].{field}: {expected}")]
+            );
+        }
+        for (field, value) in [
+            ("interval", json!("1m")),
+            ("limit", json!(5)),
+            ("limit", json!(-1)),
+            ("limit", Value::Null),
+        ] {
+            assert_eq!(
+                group(field, value.clone()),
+                Vec::<String>::new(),
+                "{field}: {value}"
+            );
+        }
+    }
 
     #[test]
     fn v1alpha1_regex_matchers_are_compiled_and_literal_ones_are_not() {
