@@ -379,6 +379,15 @@ fn judge(request: &Value, on_foreign: &str) -> Judgement {
             if http["oauth2"].get("proxyURL").is_some() {
                 j.bad.push(format!("{at}.httpConfig.oauth2.proxyURL"));
             }
+            // Alertmanager's client takes one way to authenticate ("at most one of
+            // basic_auth, oauth2, bearer_token ..."): the second one named is refused.
+            let ways: Vec<&str> = ["basicAuth", "bearerTokenSecret", "authorization", "oauth2"]
+                .into_iter()
+                .filter(|way| !http[*way].is_null())
+                .collect();
+            if let [_, second, ..] = ways[..] {
+                j.bad.push(format!("{at}.httpConfig.{second}"));
+            }
             if let Some(token) = http["oauth2"].get("tokenUrl") {
                 let field = format!("{at}.httpConfig.oauth2.tokenUrl");
                 match (token, judge_url(token)) {
