@@ -18,7 +18,7 @@ use crate::checks::Check;
 use crate::checks::{
     alerts_bool, alerts_count_values, alerts_default_labels, alerts_for, alerts_info,
     alerts_template_query, drift_comparison, expr_scope, object_bounds, object_loads,
-    rules_namespace_label, Findings, Location,
+    rules_interval, rules_namespace_label, Findings, Location,
 };
 use crate::durations;
 use crate::promql::bounds::ParseRefusal;
@@ -53,6 +53,8 @@ struct RuleContext<'a> {
     settings: &'a Settings,
     /// `minFor` in milliseconds, when set.
     min_for: Option<u64>,
+    /// `minRuleInterval` in milliseconds, when set.
+    min_rule_interval: Option<u64>,
     /// `prometheusFeatures`, resolved from their names.
     features: Features,
     /// Regex matcher bytes seen so far in the object, against `MAX_REGEX_BYTES`.
@@ -95,6 +97,10 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
             .min_for
             .as_deref()
             .and_then(|text| durations::parse_millis(text).ok()),
+        min_rule_interval: settings
+            .min_rule_interval
+            .as_deref()
+            .and_then(|text| durations::parse_millis(text).ok()),
         features: settings.prometheus_features(),
         regex_bytes: Cell::new(0),
         tokens: Cell::new(0),
@@ -120,6 +126,9 @@ pub fn review(object: &mut Value, namespace: &str, settings: &Settings, findings
             }
         }
         object_loads::group_fields(group, &at, findings);
+        if let (Some(min), Some(text)) = (context.min_rule_interval, &settings.min_rule_interval) {
+            rules_interval::review_interval(group, &at, min, text, findings);
+        }
         let Some(rules) = list_mut(group, "rules", &at, findings) else {
             continue;
         };
@@ -515,6 +524,22 @@ mod tests {
                 "{rule}"
             );
         }
+    }
+
+    #[test]
+    fn a_group_evaluated_faster_than_min_rule_interval_is_refused() {
+        let mut object = one_rule(json!({"record": "r", "expr": "vector(1)"}));
+        object["spec"]["groups"][0]["interval"] = json!("1ms");
+        let (_, findings) = reviewed(object.clone(), &Settings::default());
+        assert_eq!(findings.problems.len(), 1, "{:?}", findings.problems);
+        assert!(findings.problems[0].starts_with("[rules/interval] spec.groups[0].interval: \"1ms\" is shorter than minRuleInterval \"10s\""), "{:?}", findings.problems);
+        // `""` disables the bound.
+        let any = Settings {
+            min_rule_interval: None,
+            ..Settings::default()
+        };
+        let (_, findings) = reviewed(object, &any);
+        assert!(findings.problems.is_empty(), "{:?}", findings.problems);
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub const DEFAULT_MIN_GROUP_INTERVAL: &str = "1m";
 
 pub const DEFAULT_FOR: &str = "10m";
 pub const DEFAULT_MIN_FOR: &str = "1m";
+/// Shortest rule group `interval` by default: faster than metrics are scraped buys no
+/// news, only evaluation work on the Prometheus every tenant shares.
+pub const DEFAULT_MIN_RULE_INTERVAL: &str = "10s";
 
 /// What to do with a route's `repeatInterval` or `groupInterval` below the minimum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -112,6 +115,11 @@ pub struct Settings {
     /// Labels added to alerting rules that lack them; existing values are kept.
     pub default_labels: BTreeMap<String, String>,
 
+    /// Shortest rule group `interval` accepted (`0s`, Prometheus's own default, passes);
+    /// `""` accepts any.
+    #[serde(deserialize_with = "empty_is_none")]
+    pub min_rule_interval: Option<String>,
+
     /// The `--enable-feature` flags the cluster's Prometheus runs with (PromQL ones, e.g.
     /// `promql-experimental-functions`): expressions are judged by Prometheus 2.42's
     /// grammar plus these.
@@ -150,6 +158,7 @@ impl Default for Settings {
             default_for: Some(DEFAULT_FOR.to_owned()),
             min_for: Some(DEFAULT_MIN_FOR.to_owned()),
             default_labels: BTreeMap::from([("severity".to_owned(), "warning".to_owned())]),
+            min_rule_interval: Some(DEFAULT_MIN_RULE_INTERVAL.to_owned()),
             prometheus_features: Vec::new(),
         }
     }
@@ -218,9 +227,17 @@ impl Validatable for Settings {
 }
 
 impl Settings {
-    /// Scoping: `namespaceLabel`, `onConflict`, `exemptNamespaces`, `prometheusFeatures`.
+    /// Scoping: `namespaceLabel`, `onConflict`, `exemptNamespaces`, `prometheusFeatures`,
+    /// `minRuleInterval`.
     fn scoping_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        if let Some(Err(why)) = self
+            .min_rule_interval
+            .as_deref()
+            .map(durations::parse_millis)
+        {
+            problems.push(format!("minRuleInterval: {why}, or \"\" to disable"));
+        }
         if let Err(why) = check_label_name(&self.namespace_label) {
             problems.push(format!("namespaceLabel: {why}"));
         }
@@ -555,6 +572,7 @@ mod tests {
                 json!({"driftMetrics": {"m": {"direction": "below"}}}),
                 "needs a threshold",
             ),
+            (json!({"minRuleInterval": "often"}), "minRuleInterval: "),
             (
                 json!({"driftMetrics": {"bad-name": {"direction": "above", "threshold": 1}}}),
                 "not a Prometheus metric name",

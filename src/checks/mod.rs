@@ -31,6 +31,7 @@ pub mod request_namespace;
 pub mod route_fan_out;
 pub mod route_intervals;
 pub mod route_keys;
+pub mod rules_interval;
 pub mod rules_namespace_label;
 pub mod webhook_destination;
 pub mod webhook_http_client;
@@ -56,6 +57,7 @@ pub const ALL: &[&Check] = &[
     &object_loads::CHECK,
     &expr_scope::CHECK,
     &rules_namespace_label::CHECK,
+    &rules_interval::CHECK,
     &alerts_template_query::CHECK,
     &alerts_label_value::CHECK,
     &alerts_bool::CHECK,
