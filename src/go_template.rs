@@ -1644,6 +1644,13 @@ mod tests {
     }
 
     #[test]
+    fn a_parse_error_reads_as_its_message_and_offset() {
+        // The checks quote it in their messages.
+        let error = parse("{{ $value ", &[], "t").unwrap_err();
+        assert_eq!(error.to_string(), "unclosed action at byte 10");
+    }
+
+    #[test]
     fn malformed_templates_are_located_errors() {
         for (text, offset, message) in [
             ("{{ $value ", 10, "unclosed action"),
