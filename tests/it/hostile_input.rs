@@ -585,3 +585,22 @@ fn a_megabyte_webhook_url_of_angle_brackets_is_answered_within_the_deadline() {
         "[webhook/destination] receiver \"default\" (spec.receivers[0].webhookConfigs[0].url): ",
     );
 }
+
+#[test]
+fn a_group_by_of_a_hundred_thousand_labels_is_answered_within_the_deadline() {
+    // Each entry was once looked for among all before it: quadratic in the list, which
+    // no bound caps (about 1 MB of distinct names here). Distinct, valid names: admitted.
+    let mut amc = request("alertmanagerconfig-v1beta1-correct");
+    let labels: Vec<String> = (0..100_000).map(|i| format!("l{i}")).collect();
+    amc["object"]["spec"]["route"]["groupBy"] = json!(labels);
+    let r = answer(&amc);
+    assert!(r.allowed, "{:?}", r.status);
+    // One name twice among them: refused, at the second.
+    let mut twice = labels.clone();
+    twice.push("l5".to_owned());
+    amc["object"]["spec"]["route"]["groupBy"] = json!(twice);
+    rejected_with(
+        &amc,
+        "spec.route.groupBy[100000]: \"l5\": it is listed twice",
+    );
+}
