@@ -11,7 +11,6 @@ use promql_parser::parser::token::{self, TokenId};
 use promql_parser::parser::{Expr, VectorSelector};
 use serde::{Deserialize, Serialize};
 
-use crate::promql::edit::Completion;
 use crate::promql::scope::is_unrendered_template;
 use crate::promql::walk::walk;
 
@@ -158,32 +157,9 @@ pub enum DriftCheck {
     Problems(Vec<String>),
 }
 
-/// The comparison that makes a bare drift selector mean drift.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum DefaultComparison {
-    Below(f64),
-    Above(f64),
-    Outside(f64, f64),
-}
-
-impl Completion for DefaultComparison {
-    fn render(&self, core: &str) -> String {
-        match self {
-            DefaultComparison::Below(t) => format!("{core} < {t}"),
-            DefaultComparison::Above(t) => format!("{core} > {t}"),
-            DefaultComparison::Outside(lo, hi) => format!("{core} < {lo} or {core} > {hi}"),
-        }
-    }
-
-    /// Drift below: the window's lowest value; above: its highest; a band: its mean.
-    fn over_time(&self) -> &'static str {
-        match self {
-            DefaultComparison::Below(_) => "min_over_time",
-            DefaultComparison::Above(_) => "max_over_time",
-            DefaultComparison::Outside(..) => "avg_over_time",
-        }
-    }
-}
+/// The comparison that makes a bare drift selector mean drift (it lives with the
+/// [`Completion`] it implements, in the promql crate).
+pub use crate::promql::edit::DefaultComparison;
 
 /// Checks an alerting rule's (already scoped) expression.
 pub fn check_alert(expr: &Expr, catalog: &dyn Catalog) -> DriftCheck {
@@ -417,6 +393,7 @@ mod completion_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::promql::edit::Completion;
     use promql_parser::parser::parse;
 
     struct BuiltIns;

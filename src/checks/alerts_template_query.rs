@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use super::alerts_label_value;
 use super::{object_loads, Check, Problem};
 use crate::go_template;
+pub use crate::go_template::prometheus::{is_known_function, PROMETHEUS_VARIABLES};
 
 pub const CHECK: Check = Check {
     id: "alerts/template-query",
@@ -21,55 +22,6 @@ pub const CHECK: Check = Check {
 pub enum TemplateKind {
     Label,
     Annotation,
-}
-
-/// The variables Prometheus declares before an alert's label and annotation templates
-/// (`{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}`
-/// `{{$externalURL := .ExternalURL}}{{$value := .Value}}`).
-pub const PROMETHEUS_VARIABLES: &[&str] = &["$labels", "$externalLabels", "$externalURL", "$value"];
-
-/// Go's `text/template` builtins.
-const GO_BUILTINS: &[&str] = &[
-    "and", "call", "html", "index", "slice", "js", "len", "not", "or", "print", "printf",
-    "println", "urlquery", "eq", "ge", "gt", "le", "lt", "ne",
-];
-
-/// Prometheus's template functions for alert templates, as Prometheus 2.42 has them (the
-/// release the policy judges by: `toDuration` and `now` came with 3.6 and
-/// `urlQueryEscape` with 3.8, and 2.42 refuses a template calling them, "function not
-/// defined", and with it the whole rule file).
-const PROMETHEUS_FUNCTIONS: &[&str] = &[
-    "query",
-    "first",
-    "label",
-    "value",
-    "strvalue",
-    "args",
-    "reReplaceAll",
-    "safeHtml",
-    "match",
-    "title",
-    "toUpper",
-    "toLower",
-    "graphLink",
-    "tableLink",
-    "sortByLabel",
-    "stripPort",
-    "stripDomain",
-    "humanize",
-    "humanize1024",
-    "humanizeDuration",
-    "humanizePercentage",
-    "humanizeTimestamp",
-    "toTime",
-    "pathPrefix",
-    "externalURL",
-    "parseDuration",
-];
-
-/// Whether Prometheus's alert templates know the function `name`.
-pub fn is_known_function(name: &str) -> bool {
-    GO_BUILTINS.contains(&name) || PROMETHEUS_FUNCTIONS.contains(&name)
 }
 
 /// The template problems of every string in `labels` (field `labels.<key>`) of the
@@ -341,14 +293,6 @@ mod tests {
                     "{name}: {messages:?}"
                 );
             }
-        }
-        for name in GO_BUILTINS.iter().chain(PROMETHEUS_FUNCTIONS) {
-            assert!(is_known_function(name));
-        }
-        assert!(!is_known_function("tmpl") && !is_known_function("quote"));
-        // Newer than Prometheus 2.42, whose promtool answers "function not defined".
-        for newer in ["now", "toDuration", "urlQueryEscape"] {
-            assert!(!is_known_function(newer), "{newer}");
         }
         // A second definition of the alert's own template (`__alert_A`) does not load.
         let messages = annotation(r#"{{ define "__alert_A" }}x{{ end }}"#);

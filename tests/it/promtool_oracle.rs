@@ -361,7 +361,7 @@ fn admitted_escapes_and_timestamps_select_what_the_author_wrote() {
 }
 
 /// tests/fixtures/templates/verdicts.jsonl holds Go's verdict on ~11,000 alert templates
-/// (scripts/template-verdicts wrote it); src/go_template.rs is tested natively against
+/// (scripts/template-verdicts wrote it); crates/go-template/src/lib.rs is tested natively against
 /// it. Here promtool gives every verdict again, so the file cannot drift from Go: each
 /// template is one annotation of one alert, and promtool names every annotation it
 /// refuses.

@@ -125,6 +125,34 @@ pub trait Completion {
     fn over_time(&self) -> &'static str;
 }
 
+/// A threshold comparison completing a bare expression: the comparison that makes a bare
+/// drift selector mean drift.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DefaultComparison {
+    Below(f64),
+    Above(f64),
+    Outside(f64, f64),
+}
+
+impl Completion for DefaultComparison {
+    fn render(&self, core: &str) -> String {
+        match self {
+            DefaultComparison::Below(t) => format!("{core} < {t}"),
+            DefaultComparison::Above(t) => format!("{core} > {t}"),
+            DefaultComparison::Outside(lo, hi) => format!("{core} < {lo} or {core} > {hi}"),
+        }
+    }
+
+    /// Drift below: the window's lowest value; above: its highest; a band: its mean.
+    fn over_time(&self) -> &'static str {
+        match self {
+            DefaultComparison::Below(_) => "min_over_time",
+            DefaultComparison::Above(_) => "max_over_time",
+            DefaultComparison::Outside(..) => "avg_over_time",
+        }
+    }
+}
+
 /// How many times `completion` writes the core, and the bytes it adds around them.
 fn completion_shape(completion: &dyn Completion) -> (usize, usize) {
     let around = completion.render("").len();
@@ -220,7 +248,7 @@ impl<'t> Expression<'t, Parsed> {
     /// Lexes, bounds and parses `text`. Regex matchers other than on the scope's label
     /// are checked for syntax but not compiled.
     pub fn parse(text: &'t str, scope: Scope<'t>) -> Result<Self, ParseRefusal> {
-        Self::parse_for(text, scope, crate::promql::dialect::Features::NONE)
+        Self::parse_for(text, scope, crate::dialect::Features::NONE)
     }
 
     /// [`Expression::parse`], judged by Prometheus with `features` (the setting
@@ -228,7 +256,7 @@ impl<'t> Expression<'t, Parsed> {
     pub fn parse_for(
         text: &'t str,
         scope: Scope<'t>,
-        features: crate::promql::dialect::Features,
+        features: crate::dialect::Features,
     ) -> Result<Self, ParseRefusal> {
         let tokens = bounded_tokens(text)?;
         let masked_text = match mask_regex_matchers(text, &tokens) {
@@ -237,7 +265,7 @@ impl<'t> Expression<'t, Parsed> {
         };
         let tree =
             parser::parse(masked_text.as_deref().unwrap_or(text)).map_err(ParseRefusal::Syntax)?;
-        crate::promql::dialect::check_tree(&tree, features)?;
+        crate::dialect::check_tree(&tree, features)?;
         let aligned = aligned_matchers(text, &tokens, &tree);
         if masked_text.is_some() {
             check_masked_regexes(text, &tree, aligned.as_deref(), scope.label)?;
@@ -569,10 +597,9 @@ fn substitute_core(mut skeleton: Expr, core: &Expr) -> Result<Expr, ParseRefusal
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drift::DefaultComparison;
-    use crate::promql::lex::{depth_bound, tokens};
-    use crate::promql::regex_mask::literal_braces;
-    use crate::promql::scope::OnConflict;
+    use crate::lex::{depth_bound, tokens};
+    use crate::regex_mask::literal_braces;
+    use crate::scope::OnConflict;
 
     fn scope(on_conflict: OnConflict) -> Scope<'static> {
         Scope {

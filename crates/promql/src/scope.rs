@@ -9,8 +9,8 @@ use promql_parser::label::{MatchOp, Matcher};
 use promql_parser::parser::{Expr, VectorSelector};
 use serde::{Deserialize, Serialize};
 
-use crate::promql::bounds::MAX_TREE_DEPTH;
-use crate::promql::walk::{walk_mut, TooDeep};
+use crate::bounds::MAX_TREE_DEPTH;
+use crate::walk::{walk_mut, TooDeep};
 
 /// What to do with a selector whose matcher on the namespace label selects anything
 /// other than exactly the object's namespace.

@@ -10,7 +10,7 @@
 /// Longest expression accepted, in bytes. Hand-written rules are well under 4 KiB.
 pub const MAX_EXPR_BYTES: usize = 16 * 1024;
 
-/// Deepest syntax tree accepted, as bounded by [`crate::promql::lex::depth_bound`]. Measured under wasmtime's
+/// Deepest syntax tree accepted, as bounded by [`crate::lex::depth_bound`]. Measured under wasmtime's
 /// default 512 KiB wasm stack (policy-server's), the shallowest shape that traps
 /// (nested function calls) does so at a bound of about 990: this leaves ~4x headroom.
 pub const MAX_TREE_DEPTH: usize = 256;
@@ -32,7 +32,7 @@ pub enum ParseRefusal {
     NotComparable(String),
     /// A number the parser would turn into a duration or an `@` timestamp is out of
     /// Prometheus's range (and some of them panic promql-parser): checked by
-    /// [`crate::promql::numbers::check_numbers`] before parsing.
+    /// [`crate::numbers::check_numbers`] before parsing.
     NumberOutOfRange {
         /// The number as written (cut short when long).
         text: String,
@@ -42,7 +42,7 @@ pub enum ParseRefusal {
         limit: &'static str,
     },
     /// promql-parser reads it, Prometheus (2.42, plus the `prometheusFeatures` flags)
-    /// refuses it: checked by [`crate::promql::dialect`].
+    /// refuses it: checked by [`crate::dialect`].
     NotPrometheus {
         /// The construct, where it is and why Prometheus refuses it.
         what: String,
@@ -80,7 +80,7 @@ mod tests {
     use promql_parser::parser::{self, Expr};
 
     fn depth_bound(text: &str) -> usize {
-        crate::promql::lex::depth_bound(&crate::promql::lex::tokens(text).unwrap())
+        crate::lex::depth_bound(&crate::lex::tokens(text).unwrap())
     }
 
     #[test]
@@ -98,7 +98,7 @@ mod tests {
 
     #[test]
     fn bound_is_never_below_the_real_depth() {
-        let depth = |e: &Expr| crate::promql::walk::depth(e).unwrap_or(usize::MAX);
+        let depth = |e: &Expr| crate::walk::depth(e).unwrap_or(usize::MAX);
         for text in [
             "-(-(-1))",
             "topk(scalar(x), y) + 1",
@@ -122,7 +122,7 @@ mod tests {
     fn refuses_long_and_deep_before_parsing() {
         // The policy's bounded parse: lex, bound, then parse.
         let parse_bounded = |text: &str| {
-            crate::promql::edit::bounded_tokens(text)?;
+            crate::edit::bounded_tokens(text)?;
             promql_parser::parser::parse(text).map_err(ParseRefusal::Syntax)
         };
         let long = format!("x{{a=\"{}\"}}", "y".repeat(MAX_EXPR_BYTES));

@@ -81,7 +81,7 @@ pub(super) fn check_masked_regexes(
 /// with Perl flags), by its syntax alone: `regex-syntax`'s AST parser (linear, no
 /// Unicode tables, no case folding), then [`go_rules`] where Go is stricter than Rust.
 /// As in Go, a `{` that starts no repetition is a literal, and `\0`-`\7` are octal.
-pub(crate) fn regex_syntax_check(value: &str) -> Result<(), String> {
+pub fn regex_syntax_check(value: &str) -> Result<(), String> {
     let parse = |re: &str| {
         regex_syntax::ast::parse::ParserBuilder::new()
             .octal(true)

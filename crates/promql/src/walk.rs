@@ -8,7 +8,7 @@
 use promql_parser::parser::token::TokenId;
 use promql_parser::parser::Expr;
 
-use crate::promql::bounds::{ParseRefusal, MAX_TREE_DEPTH};
+use crate::bounds::{ParseRefusal, MAX_TREE_DEPTH};
 
 /// The walk went deeper than [`MAX_TREE_DEPTH`] (the parse bound should stop this first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

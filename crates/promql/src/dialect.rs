@@ -35,9 +35,9 @@ use promql_parser::parser::token::{self, TokenId};
 use promql_parser::parser::{self, Expr};
 use promql_parser::util::{parse_duration, parse_str_radix};
 
-use crate::promql::bounds::ParseRefusal;
-use crate::promql::lex::{introduces_label_list, is_2_42_aggregation, is_binary_operator, Token};
-use crate::promql::walk::walk;
+use crate::bounds::ParseRefusal;
+use crate::lex::{introduces_label_list, is_2_42_aggregation, is_binary_operator, Token};
+use crate::walk::walk;
 
 /// The Prometheus whose grammar is the judge, as messages name it.
 pub const PROMETHEUS: &str = "Prometheus 2.42";
@@ -697,8 +697,8 @@ fn unary_refusal(tokens: &[Token], i: usize, operand: &str) -> ParseRefusal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::promql::edit::bounded_tokens;
-    use crate::promql::lex::tokens;
+    use crate::edit::bounded_tokens;
+    use crate::lex::tokens;
 
     /// The seed alert's expression.
     const SEED: &str =

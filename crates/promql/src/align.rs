@@ -301,7 +301,7 @@ fn item_agrees(text: &str, item: &Item, matcher: &Matcher) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::promql::lex::tokens;
+    use crate::lex::tokens;
     use promql_parser::parser::parse;
 
     /// `pair_sites` of the sites in `text` against the tree of `tree_text`, on the label

@@ -22,8 +22,8 @@
 use promql_parser::parser::token::{self, TokenId};
 use promql_parser::util::parse_str_radix;
 
-use crate::promql::bounds::ParseRefusal;
-use crate::promql::lex::Token;
+use crate::bounds::ParseRefusal;
+use crate::lex::Token;
 
 /// Longest duration, in whole seconds: Prometheus keeps durations as int64 nanoseconds
 /// (`i64::MAX` ns is 9,223,372,036.85 s, about 292 years).
@@ -228,9 +228,9 @@ mod tests {
     use std::panic::{catch_unwind, AssertUnwindSafe};
 
     use super::*;
-    use crate::promql::edit::Expression;
-    use crate::promql::lex::tokens;
-    use crate::promql::scope::{OnConflict, Scope};
+    use crate::edit::Expression;
+    use crate::lex::tokens;
+    use crate::scope::{OnConflict, Scope};
 
     /// Each of these makes promql-parser 0.11.1 panic (`Duration::from_secs_f64` on a
     /// non-finite number or one of 2^64 seconds or more, in `promql.y`'s
