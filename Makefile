@@ -20,7 +20,7 @@ KWCTL ?= kwctl
 EXAMPLE_SETTINGS := tests/fixtures/settings/workshop.json
 EXAMPLES := $(sort $(wildcard tests/fixtures/requests/*.json))
 CONTEXT_AWARE_EXAMPLES := $(sort $(patsubst %/,%,$(dir $(wildcard tests/fixtures/context-aware/*/request.json))))
-SOURCES := $(shell find src tools/floor-policy/src -name '*.rs') Cargo.toml Cargo.lock
+SOURCES := $(shell find src crates tools/floor-policy/src -name '*.rs') $(wildcard crates/*/Cargo.toml) Cargo.toml Cargo.lock
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 
@@ -204,43 +204,23 @@ fuzz:
 	cd fuzz && cargo +nightly fuzz run validate corpus/validate -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=8192
 
 # Mutation testing (cargo-mutants, configured in .cargo/mutants.toml): every mutant of
-# src/ must make `cargo test --lib` fail, or be listed there as equivalent with a reason.
-# `make mutants` tries them all (long: see docs/development.md); `make mutants-diff` only
-# those in lines changed since MUTANTS_BASE, cheap enough before every stop.
-# Mutated builds go to a target dir of their own: cargo-mutants builds in a copy of the
-# tree, and a workspace crate built from the copy gets the same artifact names as the
-# original, so a shared target/ would hand mutated binaries to the other tests (and two
-# jobs would swap each other's). The first run seeds it with hard links to the built
-# dependencies of target/debug, never to the workspace's own artifacts (cargo rewrites
-# those). One job: two would share that dir and clobber each other the same way.
+# the policy's crates (src/, crates/promql, crates/go-template) must make its crate's
+# unit tests fail, or be listed there as equivalent with a reason. `make mutants` tries
+# them all (about half an hour on 2 cores: docs/development.md); `make mutants-diff`
+# only those in lines changed since MUTANTS_BASE, cheap enough before every stop.
+# scripts/mutants shards the run over the cores, each shard with a target dir of its own.
 # Extra arguments: MUTANTS_ARGS (e.g. MUTANTS_ARGS='-f src/drift.rs').
-MUTANTS_TARGET := $(CURDIR)/target/mutants-build
-MUTANTS_JOBS ?= 1
 MUTANTS_BASE ?= $(shell git rev-parse -q --verify origin/main >/dev/null && echo origin/main || echo HEAD~1)
-WORKSPACE_ARTIFACTS := tenant[-_]alerting[-_]policy* policy[-_]runner* floor[-_]policy* \
-  preinit* policy[-_]sign* it-* cli-* fix_proptest-* golden-* native_matches_wasm-* \
-  check-* startup-* policy-[0-9a-f]* policy_server-*
-.PHONY: mutants mutants-diff mutants-deps
+.PHONY: mutants mutants-diff
 
-mutants-deps:
-	@command -v cargo-mutants >/dev/null 2>&1 || { \
-	  echo "mutants: installing cargo-mutants from crates.io"; cargo install --locked cargo-mutants; }
-	@if [ ! -d $(MUTANTS_TARGET)/debug ] && [ -d target/debug/deps ]; then \
-	  echo "mutants: seeding $(MUTANTS_TARGET) with hard links to target/debug's dependencies"; \
-	  mkdir -p $(MUTANTS_TARGET)/debug && \
-	  for d in deps build .fingerprint; do cp -al target/debug/$$d $(MUTANTS_TARGET)/debug/; done && \
-	  for d in deps build .fingerprint; do ( cd $(MUTANTS_TARGET)/debug/$$d && \
-	    for p in $(WORKSPACE_ARTIFACTS); do rm -rf $$p lib$$p; done ); done; \
-	fi
+mutants:
+	./scripts/mutants $(MUTANTS_ARGS)
 
-mutants: mutants-deps
-	CARGO_TARGET_DIR=$(MUTANTS_TARGET) cargo mutants --jobs $(MUTANTS_JOBS) $(MUTANTS_ARGS)
-
-mutants-diff: mutants-deps
+mutants-diff:
 	mkdir -p target
-	git diff $(MUTANTS_BASE) -- src > target/mutants.diff
-	@echo "mutants-diff: lines of src/ changed since $(MUTANTS_BASE): $$(grep -c '^+[^+]' target/mutants.diff || true)"
-	CARGO_TARGET_DIR=$(MUTANTS_TARGET) cargo mutants --jobs $(MUTANTS_JOBS) --in-diff target/mutants.diff $(MUTANTS_ARGS)
+	git diff $(MUTANTS_BASE) -- src crates > target/mutants.diff
+	@echo "mutants-diff: lines of the policy's crates changed since $(MUTANTS_BASE): $$(grep -c '^+[^+]' target/mutants.diff || true)"
+	./scripts/mutants --in-diff target/mutants.diff $(MUTANTS_ARGS)
 
 clean:
 	cargo clean
