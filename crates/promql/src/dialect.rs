@@ -1108,4 +1108,14 @@ mod tests {
         assert_eq!(as_seconds("5m").as_deref(), Some("300"));
         assert_eq!(as_seconds("1500ms").as_deref(), Some("1.5"));
     }
+
+    #[test]
+    fn strings_after_a_selector_are_arguments_not_quoted_names() {
+        // The braces end at `}`: the strings after them are label_replace's arguments.
+        assert_eq!(
+            text_refusal(r#"label_replace(up{job="a"}, "dst", "$1", "src", "(.*)")"#),
+            None
+        );
+        assert!(text_refusal(r#"up{"job"="a"}"#).is_some());
+    }
 }

@@ -1351,4 +1351,55 @@ mod tests {
             15
         );
     }
+
+    #[test]
+    fn an_expression_counts_its_own_tokens_and_says_whether_its_text_changed() {
+        let parse = |text| Expression::parse(text, scope(OnConflict::Reject)).unwrap();
+        let text = "sum(rate(x[5m]))";
+        assert_eq!(parse(text).token_count(), tokens(text).unwrap().len());
+        assert_eq!(parse(text).token_count(), 10);
+        // What scoping changed, as the scoped expression reports it.
+        assert_eq!(parse("a + b").scope().unwrap().changes().added, 2);
+        let kept = parse(r#"a{namespace="user1-test"}"#).scope().unwrap();
+        assert!(!kept.changes().any());
+        // Changed: by scoping, by a completion, by both; not when neither applies.
+        let changed = |text, completion: Option<DefaultComparison>| {
+            let scoped = parse(text).scope().unwrap();
+            match completion {
+                Some(c) => scoped.complete(Box::new(c)).map_err(|_| ()).unwrap(),
+                None => scoped.no_completion(),
+            }
+            .changed()
+        };
+        assert!(!changed("1 + 2", None));
+        assert!(!changed(r#"a{namespace="user1-test"}"#, None));
+        assert!(changed("x", None));
+        assert!(changed("vector(1)", Some(DefaultComparison::Below(0.05))));
+        assert!(changed("x", Some(DefaultComparison::Below(0.05))));
+    }
+
+    #[test]
+    fn the_shortest_edits_are_proven_within_their_growth_bound() {
+        // One byte grows to 25: the bound is the one matcher added (24 bytes), not a
+        // multiple of the text's length; nothing to add grows by nothing.
+        assert_eq!(in_place("x"), r#"x{namespace="user1-test"}"#);
+        assert_eq!(in_place("1 + 2"), "1 + 2");
+    }
+
+    #[test]
+    fn an_overwritten_label_written_twice_is_suggested_once_where_it_first_stood() {
+        let advice = Expression::parse(
+            r#"x{b="1", namespace="a", c="2", namespace=~"b.*"}"#,
+            scope(OnConflict::Overwrite),
+        )
+        .unwrap()
+        .scope()
+        .unwrap()
+        .no_completion()
+        .what_to_write();
+        assert_eq!(
+            advice,
+            r#"write the selectors scoped: x{b="1", namespace="user1-test", c="2"}"#
+        );
+    }
 }

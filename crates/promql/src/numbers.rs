@@ -415,4 +415,13 @@ mod tests {
         assert!(!timestamp_in_range("9223372036854776"));
         assert!(!timestamp_in_range("inf"));
     }
+
+    #[test]
+    fn a_range_ends_at_its_bracket() {
+        // After `]`, a number is a value again (any f64), not a range.
+        let text = "rate(x[5m]) > 1e300";
+        assert_eq!(check_numbers(text, &tokens(text).unwrap()), Ok(()));
+        let text = "x[1e20] > 1";
+        assert!(check_numbers(text, &tokens(text).unwrap()).is_err());
+    }
 }

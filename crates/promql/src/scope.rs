@@ -418,4 +418,52 @@ mod tests {
         scope_expr(&mut e, &s).unwrap();
         assert_eq!(e.to_string(), r#"x{namespace="other",tenant="user1-test"}"#);
     }
+
+    #[test]
+    fn any_change_counts() {
+        assert!(!ScopeChanges::default().any());
+        let added = ScopeChanges {
+            added: 1,
+            ..Default::default()
+        };
+        let templates_replaced = ScopeChanges {
+            templates_replaced: 1,
+            ..Default::default()
+        };
+        let overwritten = ScopeChanges {
+            overwritten: vec!["x".to_owned()],
+            ..Default::default()
+        };
+        for changes in [added, templates_replaced, overwritten] {
+            assert!(changes.any(), "{changes:?}");
+        }
+    }
+
+    #[test]
+    fn scope_errors_read_as_what_was_refused() {
+        let conflict = ScopeError::ConflictingMatcher {
+            selector: "x".to_owned(),
+            matcher: r#"namespace="b""#.to_owned(),
+            at: (0, 0),
+        };
+        assert_eq!(
+            conflict.to_string(),
+            r#"selector x has matcher namespace="b""#
+        );
+        assert_eq!(
+            ScopeError::OrMatchers {
+                selector: "x".to_owned()
+            }
+            .to_string(),
+            "selector x uses `or` between matchers, which PromQL does not support"
+        );
+        assert_eq!(
+            ScopeError::UnsupportedNode.to_string(),
+            "expression holds an unsupported node"
+        );
+        assert_eq!(
+            ScopeError::TooDeep.to_string(),
+            format!("expression nests deeper than {MAX_TREE_DEPTH} levels")
+        );
+    }
 }

@@ -216,4 +216,12 @@ mod tests {
         assert_eq!(depth(&parse("sum(rate(x[5m]))").unwrap()), Some(3));
         assert_eq!(depth(&parse("-(-(1))").unwrap()), Some(5));
     }
+
+    #[test]
+    fn an_operator_is_one_of_a_list_only_when_listed() {
+        use promql_parser::parser::token;
+        assert!(is_op(token::T_LAND, &[token::T_LOR, token::T_LAND]));
+        assert!(!is_op(token::T_LUNLESS, &[token::T_LOR, token::T_LAND]));
+        assert!(!is_op(token::T_LAND, &[]));
+    }
 }
