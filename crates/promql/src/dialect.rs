@@ -36,7 +36,7 @@ use promql_parser::parser::{self, Expr};
 use promql_parser::util::{parse_duration, parse_str_radix};
 
 use crate::bounds::ParseRefusal;
-use crate::lex::{introduces_label_list, is_2_42_aggregation, is_binary_operator, Token};
+use crate::lex::{introduces_label_list, is_2_42_aggregation, is_binary_operator, Brackets, Token};
 use crate::walk::walk;
 
 /// The Prometheus whose grammar is the judge, as messages name it.
@@ -467,8 +467,7 @@ fn as_seconds(duration: &str) -> Option<String> {
 fn check_positions(text: &str, tokens: &[Token]) -> Result<(), ParseRefusal> {
     let span = |t: &Token| text.get(t.start..t.end).unwrap_or("");
     let id_at = |j: Option<usize>| j.and_then(|j| tokens.get(j)).map(|t| t.id);
-    let mut in_brackets = false;
-    let mut after_colon = false;
+    let mut brackets = Brackets::default();
     let mut in_braces = false;
     // Inside a grouping label list (`by (…)`, `on (…)`…): it holds no parentheses, so
     // its first `)` closes it.
@@ -483,14 +482,8 @@ fn check_positions(text: &str, tokens: &[Token]) -> Result<(), ParseRefusal> {
         let after_offset = id_at(modifier) == Some(token::T_OFFSET)
             && modifier.is_some_and(|m| is_offset_modifier(tokens, m));
         let after_at = id_at(modifier) == Some(token::T_AT);
+        brackets.step(t.id);
         match t.id {
-            token::T_LEFT_BRACKET => {
-                in_brackets = true;
-                after_colon = false;
-            }
-            token::T_RIGHT_BRACKET => in_brackets = false,
-            // (Outside brackets a `:` is no subquery's; the next `[` resets it anyway.)
-            token::T_COLON => after_colon = true,
             token::T_LEFT_BRACE => in_braces = true,
             token::T_RIGHT_BRACE => in_braces = false,
             token::T_LEFT_PAREN if prev.is_some_and(introduces_label_list) => in_grouping = true,
@@ -519,11 +512,11 @@ fn check_positions(text: &str, tokens: &[Token]) -> Result<(), ParseRefusal> {
                         .to_owned(),
                 ));
             }
-            token::T_NUMBER if in_brackets || after_offset => {
+            token::T_NUMBER if brackets.inside || after_offset => {
                 let number = span(t);
-                let role = if !in_brackets {
+                let role = if !brackets.inside {
                     "an offset"
-                } else if after_colon {
+                } else if brackets.after_colon {
                     "a subquery step"
                 } else {
                     "a range"
@@ -541,7 +534,7 @@ fn check_positions(text: &str, tokens: &[Token]) -> Result<(), ParseRefusal> {
                 ));
             }
             token::T_NUMBER => check_number_range(span(t), t.start)?,
-            token::T_DURATION if !in_brackets && !after_offset => {
+            token::T_DURATION if !brackets.inside && !after_offset => {
                 let duration = span(t);
                 let seconds = as_seconds(duration);
                 let (role, instead) = if after_at {

@@ -14,6 +14,31 @@ pub struct Token {
     pub end: usize,
 }
 
+/// Where a token stands among a range's or a subquery's brackets, followed token by
+/// token (the numbers and the dialect checks read a number by it): inside `[…]`, and
+/// past the subquery's `:` there.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Brackets {
+    pub inside: bool,
+    pub after_colon: bool,
+}
+
+impl Brackets {
+    /// The position after token `id`.
+    pub fn step(&mut self, id: TokenId) {
+        match id {
+            token::T_LEFT_BRACKET => {
+                self.inside = true;
+                self.after_colon = false;
+            }
+            token::T_RIGHT_BRACKET => self.inside = false,
+            // (Outside brackets a `:` is no subquery's; the next `[` resets it anyway.)
+            token::T_COLON => self.after_colon = true,
+            _ => {}
+        }
+    }
+}
+
 /// The lexemes of `text`, as promql-parser's parser reads them (comments and white
 /// space are not lexemes); a lexing error is the parser's own message.
 pub fn tokens(text: &str) -> Result<Vec<Token>, String> {

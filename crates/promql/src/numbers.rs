@@ -23,7 +23,7 @@ use promql_parser::parser::token::{self, TokenId};
 use promql_parser::util::parse_str_radix;
 
 use crate::bounds::ParseRefusal;
-use crate::lex::Token;
+use crate::lex::{Brackets, Token};
 
 /// Longest duration, in whole seconds: Prometheus keeps durations as int64 nanoseconds
 /// (`i64::MAX` ns is 9,223,372,036.85 s, about 292 years).
@@ -75,20 +75,17 @@ impl Role {
 /// Refuses the first number that promql-parser would convert into a duration or a
 /// timestamp out of Prometheus's range (or, for durations, would panic on).
 pub fn check_numbers(text: &str, tokens: &[Token]) -> Result<(), ParseRefusal> {
-    let mut in_brackets = false;
-    let mut after_colon = false;
+    let mut brackets = Brackets::default();
     for (i, t) in tokens.iter().enumerate() {
+        brackets.step(t.id);
         match t.id {
-            token::T_LEFT_BRACKET => {
-                in_brackets = true;
-                after_colon = false;
-            }
-            token::T_RIGHT_BRACKET => in_brackets = false,
-            // (Outside brackets a `:` is no subquery's; the next `[` resets it anyway.)
-            token::T_COLON => after_colon = true,
             token::T_NUMBER | token::T_DURATION => {
-                let role = if in_brackets {
-                    Some(if after_colon { Role::Step } else { Role::Range })
+                let role = if brackets.inside {
+                    Some(if brackets.after_colon {
+                        Role::Step
+                    } else {
+                        Role::Range
+                    })
                 } else {
                     modifier_before(tokens, i)
                 };
