@@ -209,7 +209,7 @@ fuzz:
 # them all (about half an hour on 2 cores: docs/development.md); `make mutants-diff`
 # only those in lines changed since MUTANTS_BASE, cheap enough before every stop.
 # scripts/mutants shards the run over the cores, each shard with a target dir of its own.
-# Extra arguments: MUTANTS_ARGS (e.g. MUTANTS_ARGS='-f src/drift.rs').
+# Extra arguments: MUTANTS_ARGS (e.g. MUTANTS_ARGS='-f crates/drift/src/lib.rs').
 MUTANTS_BASE ?= $(shell git rev-parse -q --verify origin/main >/dev/null && echo origin/main || echo HEAD~1)
 .PHONY: mutants mutants-diff
 

@@ -13,21 +13,22 @@ pub mod admission;
 pub mod alertmanager_config;
 pub mod checks;
 pub mod cluster;
-pub mod drift;
-pub mod durations;
-pub mod names;
 pub mod prometheus_rule;
 pub mod settings;
 pub mod tenancy;
 pub mod verdict;
-pub mod webhook_url;
 
-// PromQL as the policy reads and edits it, and Go's template grammar as Prometheus
-// reads alert templates, are crates of their own (crates/promql, crates/go-template):
-// they depend on nothing here, and a change to one rebuilds and tests only it.
-// Re-exported so the rest names them as the policy's modules.
+// The concerns that need nothing of the policy's are crates of their own (crates/):
+// PromQL as the policy reads and edits it, Go's template grammar as Prometheus reads
+// alert templates, what a drift alert compares, Prometheus durations, Kubernetes and
+// Prometheus names, webhook URLs as Go reads them. A change to one rebuilds and tests
+// only it. Re-exported so the rest names them as the policy's modules.
+pub use drift;
+pub use durations;
 pub use go_template;
+pub use names;
 pub use promql;
+pub use webhook_url;
 
 #[cfg(test)]
 mod review_tests;

@@ -11,8 +11,8 @@ use promql_parser::parser::token::{self, TokenId};
 use promql_parser::parser::{Expr, VectorSelector};
 use serde::{Deserialize, Serialize};
 
-use crate::promql::scope::is_unrendered_template;
-use crate::promql::walk::walk;
+use promql::scope::is_unrendered_template;
+use promql::walk::walk;
 
 /// Which values of a metric mean drift (or unfairness).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,7 +159,7 @@ pub enum DriftCheck {
 
 /// The comparison that makes a bare drift selector mean drift (it lives with the
 /// [`Completion`] it implements, in the promql crate).
-pub use crate::promql::edit::DefaultComparison;
+pub use promql::edit::DefaultComparison;
 
 /// Checks an alerting rule's (already scoped) expression.
 pub fn check_alert(expr: &Expr, catalog: &dyn Catalog) -> DriftCheck {
@@ -276,7 +276,7 @@ pub fn catalog_metric<'e, 'c>(
     catalog: &'c dyn Catalog,
 ) -> Option<(&'e str, Cow<'c, DriftMetric>)> {
     let mut e = expr;
-    for _ in 0..crate::promql::bounds::MAX_TREE_DEPTH {
+    for _ in 0..promql::bounds::MAX_TREE_DEPTH {
         e = match e {
             Expr::Paren(p) => &p.expr,
             Expr::Aggregate(a) if keeps_meaning_aggregate(a.op.id()) => &a.expr,
@@ -393,7 +393,7 @@ mod completion_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::promql::edit::Completion;
+    use promql::edit::Completion;
     use promql_parser::parser::parse;
 
     struct BuiltIns;
@@ -499,6 +499,10 @@ mod tests {
         assert!(problems("((max(trustyai_meanshift))) > 0.05")[0].contains("no drift"));
         assert!(problems("0.05 <= trustyai_meanshift")[0].contains("no drift"));
         assert!(problems("0.8 > trustyai_fouriermmd")[0].contains("no drift"));
+        // Through a subquery: its samples are the metric's own values.
+        assert!(
+            problems("min_over_time(trustyai_meanshift[10m:1m]) > 0.05")[0].contains("no drift")
+        );
         // Quoted as flipped, the operator mirrored exactly.
         assert!(problems("0.8 >= trustyai_fouriermmd")[0]
             .starts_with("`trustyai_fouriermmd <= 0.8` would fire when there is no drift"));

@@ -1,6 +1,6 @@
 //! Names Kubernetes and Prometheus accept: label and metric names, annotation and label
 //! keys, DNS labels and subdomains. Pure predicates, shared by settings validation, the
-//! tenancy rules and the checks; a leaf module.
+//! tenancy rules and the checks; depends on nothing.
 
 /// A label or annotation key: an optional DNS-subdomain prefix and `/`, then a name of
 /// at most 63 letters, digits, `-`, `_` and `.`, starting and ending alphanumeric.

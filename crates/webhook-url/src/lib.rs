@@ -1123,7 +1123,14 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::test_runner::Config::with_cases(1024))]
+        // Failures found are kept in proptest-regressions/ (checked in) and run first.
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 1024,
+            failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct(
+                concat!(env!("CARGO_MANIFEST_DIR"), "/proptest-regressions/lib.txt"),
+            ))),
+            ..proptest::test_runner::Config::default()
+        })]
         /// Whatever the string: a URL kept as the listener is the listener as Go reads
         /// it, a URL kept as allowed is under the allowed prefix as Go reads it, and a
         /// URL Go plainly reads as either (nothing any parser rewrites or could read
