@@ -658,7 +658,7 @@ impl RouteWalk<'_, '_> {
             )
             .ok()
             .unwrap_or(false);
-            let equal = equality_matchers(child);
+            let equal = equality_matchers(child, self.defined.version == ApiVersion::V1alpha1);
             let fanout = self.route(child, &child_at, receiver, depth + 1);
             out.push(Child {
                 fanout,

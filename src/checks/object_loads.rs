@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::location::RuleAt;
-use super::object_shape::{self, Typed};
+use super::object_shape::{self, match_type, MatchType, Typed};
 use super::{Check, Findings};
 use crate::durations;
 
@@ -179,10 +179,10 @@ pub fn alertmanager_matchers(
                 );
             }
         }
-        let is_regex = match matcher.get("matchType") {
-            Some(Value::String(t)) => t == "=~" || t == "!~",
-            _ => regex && matcher.get("regex") == Some(&Value::Bool(true)),
-        };
+        let is_regex = matches!(
+            match_type(matcher, regex),
+            Some(MatchType::Regex | MatchType::NotRegex)
+        );
         if let (true, Some(Value::String(value))) = (is_regex, matcher.get("value")) {
             if let Err(why) = crate::promql::regex_mask::regex_syntax_check(value) {
                 findings.reject(

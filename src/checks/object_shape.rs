@@ -211,10 +211,81 @@ pub fn required_name(map: &Map<String, Value>, path: &str, findings: &mut Findin
     }
 }
 
+/// An AlertmanagerConfig matcher's operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchType {
+    Equal,
+    NotEqual,
+    Regex,
+    NotRegex,
+}
+
+/// A matcher's operator as the operator reads it (one reading for every check): its
+/// `matchType`; without one, `=~` for `regex: true` where the version has that field
+/// (`regex_field`: v1alpha1), else `=`. `None` for a `matchType` the CRD does not
+/// allow, which its schema refuses after the mutating webhooks.
+pub fn match_type(matcher: &Value, regex_field: bool) -> Option<MatchType> {
+    match matcher.get("matchType") {
+        Some(Value::String(t)) => match t.as_str() {
+            "=" => Some(MatchType::Equal),
+            "!=" => Some(MatchType::NotEqual),
+            "=~" => Some(MatchType::Regex),
+            "!~" => Some(MatchType::NotRegex),
+            _ => None,
+        },
+        None | Some(Value::Null) => Some(
+            if regex_field && matcher.get("regex") == Some(&Value::Bool(true)) {
+                MatchType::Regex
+            } else {
+                MatchType::Equal
+            },
+        ),
+        Some(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_matchers_type_is_read_as_the_operator_reads_it() {
+        let read = |m: Value, regex_field: bool| match_type(&m, regex_field);
+        for (t, expected) in [
+            ("=", MatchType::Equal),
+            ("!=", MatchType::NotEqual),
+            ("=~", MatchType::Regex),
+            ("!~", MatchType::NotRegex),
+        ] {
+            // `matchType` wins over v1alpha1's `regex` either way.
+            for regex in [true, false] {
+                assert_eq!(
+                    read(json!({"matchType": t, "regex": regex}), true),
+                    Some(expected)
+                );
+            }
+            assert_eq!(read(json!({"matchType": t}), false), Some(expected));
+        }
+        assert_eq!(read(json!({"regex": true}), true), Some(MatchType::Regex));
+        assert_eq!(
+            read(json!({"matchType": null, "regex": true}), true),
+            Some(MatchType::Regex)
+        );
+        // v1beta1 has no `regex`: there it is no operator.
+        assert_eq!(read(json!({"regex": true}), false), Some(MatchType::Equal));
+        for regex in [json!(false), json!("true"), json!(1)] {
+            assert_eq!(read(json!({"regex": regex}), true), Some(MatchType::Equal));
+        }
+        assert_eq!(read(json!({}), true), Some(MatchType::Equal));
+        for t in [json!("=="), json!(""), json!("~"), json!(1), json!(["="])] {
+            assert_eq!(
+                read(json!({"matchType": t, "regex": true}), true),
+                None,
+                "{t}"
+            );
+        }
+    }
 
     fn name_of(map: Value) -> (String, Vec<String>) {
         let mut findings = Findings::default();

@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
+use super::object_shape::{match_type, MatchType};
 use super::Check;
 
 pub const CHECK: Check = Check {
@@ -56,9 +57,9 @@ pub struct Child {
     pub equal: Vec<(String, String)>,
 }
 
-/// The `name = value` matchers of a route, in both versions' shapes: `matchType: "="`,
-/// or (v1alpha1) no `matchType` and no `regex: true`.
-pub fn equality_matchers(route: &Map<String, Value>) -> Vec<(String, String)> {
+/// The `name = value` matchers of a route (`regex_field`: the version has v1alpha1's
+/// `regex`; [`match_type`] reads each).
+pub fn equality_matchers(route: &Map<String, Value>, regex_field: bool) -> Vec<(String, String)> {
     let Some(matchers) = route.get("matchers").and_then(Value::as_array) else {
         return Vec::new();
     };
@@ -67,12 +68,8 @@ pub fn equality_matchers(route: &Map<String, Value>) -> Vec<(String, String)> {
         .filter_map(|m| {
             let name = m.get("name")?.as_str()?;
             let value = m.get("value").and_then(Value::as_str).unwrap_or_default();
-            let equal = match m.get("matchType") {
-                Some(Value::String(t)) => t == "=",
-                None | Some(Value::Null) => m.get("regex") != Some(&Value::Bool(true)),
-                Some(_) => false,
-            };
-            equal.then(|| (name.to_owned(), value.to_owned()))
+            (match_type(m, regex_field) == Some(MatchType::Equal))
+                .then(|| (name.to_owned(), value.to_owned()))
         })
         .collect()
 }
