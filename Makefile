@@ -204,10 +204,10 @@ fuzz:
 	cd fuzz && cargo +nightly fuzz run validate corpus/validate -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=8192
 
 # Mutation testing (cargo-mutants, configured in .cargo/mutants.toml): every mutant of
-# the policy's crates (src/, crates/promql, crates/go-template) must make its crate's
-# unit tests fail, or be listed there as equivalent with a reason. `make mutants` tries
-# them all (about half an hour on 2 cores: docs/development.md); `make mutants-diff`
-# only those in lines changed since MUTANTS_BASE, cheap enough before every stop.
+# the policy's crates (src/ and crates/*) must make its crate's unit tests fail, or be
+# listed there as equivalent with a reason. `make mutants` tries them all (26 minutes
+# on 2 cores: docs/development.md); `make mutants-diff` only those in lines
+# changed since MUTANTS_BASE, cheap enough before every stop.
 # scripts/mutants shards the run over the cores, each shard with a target dir of its own.
 # Extra arguments: MUTANTS_ARGS (e.g. MUTANTS_ARGS='-f crates/drift/src/lib.rs').
 MUTANTS_BASE ?= $(shell git rev-parse -q --verify origin/main >/dev/null && echo origin/main || echo HEAD~1)
