@@ -192,8 +192,15 @@ fmt-check:
 	cargo fmt --all -- --check
 
 # Policy vs. the floor policy: warm and fresh instances in the runner, then load through
-# policy-server and `kwctl bench` (each says it skipped without the tool on PATH).
-bench: deps policy.wasm
+# policy-server and `kwctl bench` (each says it skipped without the tool on PATH). The
+# runner's part also times the design's floor (tools/parser-floor-policy), built here
+# only: nothing else needs it.
+PARSER_FLOOR_WASM := $(TARGET_DIR)/$(WASM_TARGET)/release/parser_floor_policy.wasm
+$(PARSER_FLOOR_WASM): tools/parser-floor-policy/src/lib.rs Cargo.lock
+	env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS \
+	  cargo build --locked --release --target $(WASM_TARGET) -p parser-floor-policy
+
+bench: deps policy.wasm $(PARSER_FLOOR_WASM)
 	POLICY_WASM=$(CURDIR)/policy.wasm cargo bench --locked -p policy-runner --bench policy
 	POLICY_WASM=$(CURDIR)/policy.wasm cargo bench --locked -p policy-runner --bench policy_server
 	POLICY_WASM=$(CURDIR)/policy.wasm cargo bench --locked -p tenant-alerting-policy-cli --bench check

@@ -5,10 +5,19 @@
 //! warm:  one instance, repeated `validate` calls.
 //! fresh: a new instance per request (instantiation, `wapc_init`, lazy initialisation),
 //!        as policy-server pays on each request.
+//!
+//! Then, warm only, the design's floor (tools/parser-floor-policy: the floor plus
+//! promql-parser's parse of each expression and the proof's parse of it): the least the
+//! policy's ratio can be while it parses with promql-parser and proves each edit by a
+//! parse. (It is not pre-initialised, so its fresh figure would mostly time
+//! promql-parser's table building: not shown.)
 
 use std::time::{Duration, Instant};
 
-use policy_runner::{default_policy_wasm, floor_policy_wasm, ClusterFixture, Instance, Policy};
+use policy_runner::{
+    default_policy_wasm, floor_policy_wasm, parser_floor_policy_wasm, ClusterFixture, Instance,
+    Policy,
+};
 use serde_json::{json, Value};
 
 mod workloads;
@@ -83,6 +92,10 @@ fn main() {
         "request", "warm policy", "warm floor", "ratio", "fresh policy", "fresh floor", "ratio"
     );
 
+    let parser_floor_path = parser_floor_policy_wasm();
+    let parser_floor = Policy::load(&parser_floor_path).ok();
+    let mut design_floor = Vec::new();
+
     let none = ClusterFixture::default();
     let mut runs: Vec<(&str, &Value, &Value, &ClusterFixture)> = requests
         .iter()
@@ -121,6 +134,13 @@ fn main() {
         let fresh_floor = median(per_batch, || {
             instance(&floor).call("validate", &payload).unwrap();
         });
+        if let Some(parser_floor) = &parser_floor {
+            let instance = instance(parser_floor);
+            let warm = median(per_batch, || {
+                instance.call("validate", &payload).unwrap();
+            });
+            design_floor.push((name, warm, warm_floor));
+        }
         let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
         println!(
             "{:<38} {:>10.1}µs {:>10.1}µs {:>6.2}x   {:>10.1}µs {:>10.1}µs {:>6.2}x",
@@ -132,5 +152,25 @@ fn main() {
             fresh_floor.as_secs_f64() * 1e6,
             ratio(fresh_policy, fresh_floor),
         );
+    }
+    match parser_floor {
+        None => println!(
+            "\ndesign floor: skipped, no {} (make bench builds it)",
+            parser_floor_path.display()
+        ),
+        Some(_) => {
+            println!(
+                "\ndesign floor (floor + promql-parser's two parses of each expression), warm:"
+            );
+            for (name, warm, warm_floor) in design_floor {
+                println!(
+                    "{:<38} {:>10.1}µs {:>10.1}µs {:>6.2}x",
+                    name,
+                    warm.as_secs_f64() * 1e6,
+                    warm_floor.as_secs_f64() * 1e6,
+                    warm.as_secs_f64() / warm_floor.as_secs_f64(),
+                );
+            }
+        }
     }
 }

@@ -1,7 +1,10 @@
 //! Load through Kubewarden's policy-server: the policy and the floor policy served by the
 //! same policy-server in the same run, each request kind sent by a bounded number of
 //! concurrent clients on loopback for a fixed time. Prints requests/s, p50/p99 latency,
-//! errors, and the ratio to the floor; then `kwctl bench` on the same requests.
+//! errors, and the ratio to the floor; then `kwctl bench` on the same requests. When
+//! `make bench` has built it, the design's floor (tools/parser-floor-policy: the floor
+//! plus promql-parser's two parses of each expression) is served beside them, and its
+//! p50 ratio is the least the policy's could be while it parses with promql-parser.
 //! Run with `make bench` (needs policy-server, and kwctl for the last part, on PATH).
 
 use std::path::PathBuf;
@@ -10,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use policy_runner::policy_server::{admission_review, annotate, http, Server};
-use policy_runner::{default_policy_wasm, floor_policy_wasm};
+use policy_runner::{default_policy_wasm, floor_policy_wasm, parser_floor_policy_wasm};
 use serde_json::json;
 
 mod workloads;
@@ -134,10 +137,28 @@ fn main() {
     let floor_metadata = root.join("tools/floor-policy/metadata.yml");
     annotate(&kwctl, &floor_policy_wasm(), &floor_metadata, None, &floor)
         .expect("annotate the floor");
-    let policies = json!({
+    let mut policies = json!({
         "policy": {"module": format!("file://{}", policy.display()), "settings": settings, "allowedToMutate": true},
         "floor": {"module": format!("file://{}", floor.display()), "settings": {}, "allowedToMutate": false},
     });
+    let design = dir.join("design-floor.wasm");
+    let with_design = parser_floor_policy_wasm().is_file()
+        && annotate(
+            &kwctl,
+            &parser_floor_policy_wasm(),
+            &floor_metadata,
+            None,
+            &design,
+        )
+        .is_ok();
+    if with_design {
+        policies["design"] = json!({"module": format!("file://{}", design.display()), "settings": {}, "allowedToMutate": false});
+    } else {
+        println!(
+            "design floor: skipped, no {} (make bench builds it)",
+            parser_floor_policy_wasm().display()
+        );
+    }
     let server = Server::start(&binary, &dir, &policies, 10).expect("start policy-server");
     println!(
         "policy-server load: {CLIENTS} clients on loopback, {DURATION:?} per request and policy, one server for both\n"
@@ -155,6 +176,7 @@ fn main() {
         "p50 ratio",
         "rps ratio"
     );
+    let mut design_rows = Vec::new();
     for (name, request) in &requests {
         let body = admission_review(request);
         // Both policies answer it before timing starts.
@@ -163,6 +185,11 @@ fn main() {
         }
         let ours = load(server.port, "/validate/policy", &body);
         let floor = load(server.port, "/validate/floor", &body);
+        if with_design {
+            server.review("design", request).expect("answers");
+            let design = load(server.port, "/validate/design", &body);
+            design_rows.push((*name, design, ms(floor.p50)));
+        }
         println!(
             "{:<28} {:>9.0} {:>9.2} {:>9.2} {:>7}   {:>9.0} {:>9.2} {:>9.2}   {:>10.2}x {:>10.2}x",
             name,
@@ -176,6 +203,20 @@ fn main() {
             ms(ours.p50) / ms(floor.p50),
             floor.per_second / ours.per_second,
         );
+    }
+    if with_design {
+        println!("\ndesign floor (floor + promql-parser's two parses of each expression):");
+        for (name, design, floor_p50) in design_rows {
+            println!(
+                "{:<28} {:>9.0} {:>9.2} {:>9.2} {:>7}   p50 {:.2}x the floor's",
+                name,
+                design.per_second,
+                ms(design.p50),
+                ms(design.p99),
+                design.errors,
+                ms(design.p50) / floor_p50,
+            );
+        }
     }
     drop(server);
 

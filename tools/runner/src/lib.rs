@@ -251,6 +251,12 @@ pub fn floor_policy_wasm() -> std::path::PathBuf {
     wasm_in_target("floor_policy.wasm")
 }
 
+/// The design's floor for the benchmark: the floor plus promql-parser's two parses of
+/// each expression (tools/parser-floor-policy; `make bench` builds it).
+pub fn parser_floor_policy_wasm() -> std::path::PathBuf {
+    wasm_in_target("parser_floor_policy.wasm")
+}
+
 fn wasm_in_target(file: &str) -> std::path::PathBuf {
     if let Ok(path) = std::env::var("POLICY_WASM") {
         if file == "tenant_alerting_policy.wasm" {
