@@ -257,13 +257,31 @@ fn review_rule(
 }
 
 /// `(is_alert, name)`: a rule is an alerting rule (`alert`) or a recording rule
-/// (`record`), never both.
+/// (`record`), never both. An empty one beside a named other is no field at all: the
+/// operator writes the rule from Go fields tagged `omitempty`, and Prometheus reads ""
+/// as unset.
 fn rule_identity(
     rule: &Map<String, Value>,
     at: &RuleAt,
     findings: &mut Findings,
 ) -> Option<(bool, String)> {
     match (rule.get("alert"), rule.get("record")) {
+        (Some(Value::String(a)), Some(Value::String(r))) if a.is_empty() != r.is_empty() => {
+            Some(if r.is_empty() {
+                (true, a.clone())
+            } else {
+                (false, r.clone())
+            })
+        }
+        // (Past the arm above, both are empty or neither is.)
+        (Some(Value::String(a)), Some(Value::String(_))) if a.is_empty() => {
+            findings.reject(
+                &object_loads::CHECK,
+                Location::named(at.to_string(), at.rule_path()),
+                "needs `alert` (an alerting rule) or `record` (a recording rule); both are empty",
+            );
+            None
+        }
         (Some(Value::String(a)), None | Some(Value::Null)) => Some((true, a.clone())),
         (None | Some(Value::Null), Some(Value::String(r))) => Some((false, r.clone())),
         (None | Some(Value::Null), None | Some(Value::Null)) => {

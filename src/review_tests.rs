@@ -3615,6 +3615,52 @@ mod prometheus_loads {
     }
 
     #[test]
+    fn an_empty_alert_or_record_beside_the_other_is_no_field() {
+        // As the operator writes it (`omitempty`) and promtool reads it: a recording
+        // rule, scoped and admitted; an alerting rule, likewise.
+        let recording = admit(
+            &with_rule(json!({"record": "r", "alert": "", "expr": "up"})),
+            &workshop(),
+        );
+        let rule = &recording.object["spec"]["groups"][0]["rules"][0];
+        assert_eq!(
+            rule["expr"],
+            json!(r#"up{namespace="user1-test"}"#),
+            "{rule}"
+        );
+        assert_eq!(rule["record"], json!("r"));
+        // A recording rule gets no `for` and no default labels.
+        assert_eq!(rule.get("for"), None, "{rule}");
+        let alerting = admit(
+            &with_rule(json!({"alert": "a", "record": "", "expr": "up == 0"})),
+            &workshop(),
+        );
+        let rule = &alerting.object["spec"]["groups"][0]["rules"][0];
+        assert_eq!(
+            rule["expr"],
+            json!(r#"up{namespace="user1-test"} == 0"#),
+            "{rule}"
+        );
+        assert_eq!(rule["alert"], json!("a"));
+        // Both empty: neither, said so.
+        refused_naming(
+            &with_rule(json!({"alert": "", "record": "", "expr": "up"})),
+            &workshop(),
+            &[
+                "[object/loads]",
+                "spec.groups[0].rules[0]",
+                "needs `alert` (an alerting rule) or `record` (a recording rule); both are empty",
+            ],
+        );
+        // Both named: one or the other.
+        refused_naming(
+            &with_rule(json!({"alert": "a", "record": "r", "expr": "up"})),
+            &workshop(),
+            &["has both `alert` and `record`"],
+        );
+    }
+
+    #[test]
     fn a_record_name_that_is_no_metric_name_is_refused() {
         refused_for_prometheus(json!({"record": "not a metric!", "expr": "up"}), ".record");
     }

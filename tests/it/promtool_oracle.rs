@@ -526,3 +526,31 @@ fn group_fields_are_judged_as_promtool_judges_them() {
         assert_eq!(admitted, loads, "{field}: promtool says\n{out}");
     }
 }
+
+/// A rule's `alert` and `record`, one of them empty: the policy admits the rule exactly
+/// when promtool loads it (an empty name beside a named other is unset, as the
+/// operator's `omitempty` fields write it).
+#[test]
+fn alert_and_record_are_judged_as_promtool_judges_them() {
+    let tool = promtool();
+    for (i, (rule, loads_expected)) in [
+        (json!({"record": "r", "alert": "", "expr": "up"}), true),
+        (json!({"alert": "a", "record": "", "expr": "up == 0"}), true),
+        (json!({"alert": "", "record": "", "expr": "up"}), false),
+        (json!({"alert": "a", "record": "r", "expr": "up"}), false),
+        (json!({"alert": "", "expr": "up == 0"}), false),
+        (json!({"record": "", "expr": "up"}), false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut request = request("seed-prometheusrule");
+        request["object"]["spec"]["groups"][0]["rules"] = json!([rule]);
+        let scratch = scratch_dir(&format!("rule-identity-{i}"));
+        let rules = write_rule_file(&scratch, &request["object"]);
+        let (loads, out) = run(Command::new(tool).arg("check").arg("rules").arg(&rules));
+        assert_eq!(loads, loads_expected, "{rule}: promtool says\n{out}");
+        let admitted = admitted(&request, &workshop_settings()).is_some();
+        assert_eq!(admitted, loads, "{rule}: promtool says\n{out}");
+    }
+}
