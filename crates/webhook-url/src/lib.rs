@@ -130,7 +130,8 @@ pub fn rewritten_by_parsers(url: &str) -> Option<&'static str> {
     if host.is_empty() || host.starts_with(':') {
         return Some("an empty host");
     }
-    if authority.contains('%') {
+    // (In user information an escape is Go's as much as WHATWG's: `p%40ss` is `p@ss`.)
+    if host.contains('%') {
         return Some("a percent-escape in the host");
     }
     // What Go's url.Parse refuses outright ("invalid URL escape", "invalid userinfo",
@@ -1178,5 +1179,267 @@ mod tests {
                 "{url}"
             );
         }
+    }
+
+    /// `decide` with `allowed` as the allowed prefixes.
+    fn decide_allowing(url: &str, allowed: &[String]) -> UrlDecision {
+        let destinations = Destinations {
+            template: TEMPLATE,
+            allowed,
+            on_foreign: OnForeignListener::Rewrite,
+        };
+        decide(Some(url), LISTENER, &destinations)
+    }
+
+    fn refused_saying(decision: UrlDecision, what: &str) {
+        match decision {
+            UrlDecision::Refuse(why) => assert!(why.contains(what), "{why}"),
+            other => panic!("expected a refusal saying {what:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_allowed_prefix_allows_nothing_and_each_allows_its_own() {
+        refused_saying(
+            decide_allowing("https://evil.example.net/", &[]),
+            "is not this tenant's EventListener",
+        );
+        let two = [
+            "https://hooks.example.com/alerts/".to_owned(),
+            "https://pager.example.org/v1/".to_owned(),
+        ];
+        for url in [
+            "https://hooks.example.com/alerts/a",
+            "https://pager.example.org/v1/b",
+        ] {
+            assert_eq!(
+                decide_allowing(url, &two),
+                UrlDecision::Keep(Destination::Allowed),
+                "{url}"
+            );
+        }
+        refused_saying(
+            decide_allowing("https://pager.example.org/v2/b", &two),
+            "is not under allowedWebhookUrls",
+        );
+    }
+
+    #[test]
+    fn a_prefix_compares_scheme_host_and_path_exactly() {
+        let ip = ["https://203.0.113.5/alerts/".to_owned()];
+        assert_eq!(
+            decide_allowing("https://203.0.113.5/alerts/x", &ip),
+            UrlDecision::Keep(Destination::Allowed)
+        );
+        for other in [
+            "https://198.51.100.7/alerts/x",
+            "https://[2001:db8::1]/alerts/x",
+            "https://203.0.113.50/alerts/x",
+        ] {
+            refused_saying(
+                decide_allowing(other, &ip),
+                "is not under allowedWebhookUrls",
+            );
+        }
+        // Paths are case-sensitive; schemes are compared whole.
+        refused_saying(
+            decide(
+                Some("https://hooks.example.com/ALERTS/x"),
+                LISTENER,
+                &settings(OnForeignListener::Rewrite),
+            ),
+            "is not under allowedWebhookUrls",
+        );
+        assert!(!allowed_by_prefix(
+            "https://el.team-a.svc:8080/x",
+            "http://el.team-a.svc:8080/"
+        ));
+        assert!(!allowed_by_prefix(
+            "http://el.team-a.svc:8080/x",
+            "https://el.team-a.svc:8080/"
+        ));
+    }
+
+    #[test]
+    fn what_a_parser_rewrites_is_refused_wherever_it_hides() {
+        let s = settings(OnForeignListener::Rewrite);
+        for (url, what) in [
+            (
+                "https://hooks.example.com/alerts/..%5c..%5cadmin",
+                "an encoded",
+            ),
+            (
+                "https://hooks.example.com/alerts/..%2f..%2fadmin",
+                "an encoded",
+            ),
+            (
+                "https://hooks.example.com/alerts/..%2F..%2Fadmin",
+                "an encoded",
+            ),
+            (
+                "https://hooks.example.com/alerts/..%5C..%5Cadmin",
+                "an encoded",
+            ),
+            ("https://hooks.example.com/alerts/x/%2E%2E/y", "an encoded"),
+            (
+                "https://hooks.example.com/alerts/x/..?a",
+                "a '.' or '..' path segment",
+            ),
+            (
+                "https://hooks.example.com/alerts/x/..#a",
+                "a '.' or '..' path segment",
+            ),
+            (
+                "https://hooks.example.com/alerts/x/../y?r=http://z",
+                "a '.' or '..' path segment",
+            ),
+            (
+                "https://hooks.example.com/alerts/a\u{7f}",
+                "whitespace or control characters",
+            ),
+            (
+                "https://hooks.example.com/alerts/a\tb",
+                "whitespace or control characters",
+            ),
+        ] {
+            refused_saying(decide(Some(url), LISTENER, &s), what);
+        }
+        // A byte past ASCII is no control character: Go sends it as it is.
+        assert_eq!(
+            decide(Some("https://hooks.example.com/alerts/é"), LISTENER, &s),
+            UrlDecision::Keep(Destination::Allowed)
+        );
+    }
+
+    #[test]
+    fn user_information_is_read_as_go_reads_it() {
+        let s = settings(OnForeignListener::Rewrite);
+        // Go's url.Parse refuses these characters in user information ("invalid
+        // userinfo"), so Alertmanager would not load the configuration.
+        for url in [
+            "https://a|b@hooks.example.com/alerts/",
+            "https://a^b@hooks.example.com/alerts/",
+            "https://a\"b@hooks.example.com/alerts/",
+            "https://a@b|c@hooks.example.com/alerts/",
+        ] {
+            refused_saying(
+                decide(Some(url), LISTENER, &s),
+                "user information Go's URL parser refuses",
+            );
+        }
+        // The host is what follows the last '@': a fullwidth letter there is refused,
+        // though the WHATWG parser would map it to the allowed host.
+        refused_saying(
+            decide(Some("https://u@ｈooks.example.com/alerts/"), LISTENER, &s),
+            "a character Go's URL parser refuses in a host",
+        );
+        for url in [
+            "https://u:p@hooks.example.com/alerts/",
+            "https://u:p%40ss@hooks.example.com/alerts/",
+            "https://%41@hooks.example.com/alerts/",
+        ] {
+            assert_eq!(
+                decide(Some(url), LISTENER, &s),
+                UrlDecision::Keep(Destination::Allowed),
+                "{url}"
+            );
+        }
+        refused_saying(
+            decide(Some("https://u@hooks.ex%61mple.com/alerts/"), LISTENER, &s),
+            "a percent-escape in the host",
+        );
+        refused_saying(
+            decide(Some("https://u@/alerts/"), LISTENER, &s),
+            "an empty host",
+        );
+        refused_saying(
+            decide(Some("1https://hooks.example.com/alerts/"), LISTENER, &s),
+            "a malformed scheme",
+        );
+    }
+
+    #[test]
+    fn the_listeners_path_is_compared_exactly() {
+        let listener = "https://el-user1.apps.example.com/hooks";
+        assert!(same_destination(
+            "https://EL-USER1.apps.example.com:443/hooks",
+            listener
+        ));
+        assert!(!same_destination(
+            "https://el-user1.apps.example.com/HOOKS",
+            listener
+        ));
+        let s = settings(OnForeignListener::Rewrite);
+        refused_saying(
+            decide(
+                Some("https://el-user1.apps.example.com/HOOKS"),
+                listener,
+                &s,
+            ),
+            "is not this tenant's EventListener",
+        );
+    }
+
+    #[test]
+    fn a_template_with_or_without_spaces_is_a_placeholder() {
+        for url in [
+            "https://hooks.example.com/alerts/{{.GroupLabels.team}}",
+            "https://hooks.example.com/alerts/{{ .GroupLabels.team }}",
+        ] {
+            assert!(has_unfilled_placeholder(url), "{url}");
+            assert!(matches!(
+                decide(Some(url), LISTENER, &settings(OnForeignListener::Rewrite)),
+                UrlDecision::Rewrite(why) if why.contains("still holds placeholders")
+            ));
+        }
+    }
+
+    #[test]
+    fn listener_shapes_need_dns_characters_where_the_placeholders_stood() {
+        assert!(!has_listener_shape(
+            "https://el-ct-listener-a_b-toolings.apps.x/",
+            TEMPLATE
+        ));
+        assert!(has_listener_shape(
+            "https://el-ct-listener-a-b-toolings.apps.x/",
+            TEMPLATE
+        ));
+        // A template without placeholders is its one URL, nothing under it.
+        let fixed = "https://listener.example.com/";
+        assert!(has_listener_shape(fixed, fixed));
+        assert!(!has_listener_shape("https://listener.example.com/x", fixed));
+    }
+
+    #[test]
+    fn settings_checks_refuse_what_hides_in_a_prefix_or_a_template() {
+        for (prefix, what) in [
+            (
+                "http://x.svc.evil.net/",
+                "plain http:// outside the cluster",
+            ),
+            (
+                "HTTP://hooks.example.com/",
+                "plain http:// outside the cluster",
+            ),
+            ("https://instance-data/", "cloud metadata or loopback host"),
+            ("https://metadata/", "cloud metadata or loopback host"),
+            (
+                "https://hooks.example.com/alerts/?",
+                "has a ?query or #fragment",
+            ),
+            (
+                "https://hooks.example.com/alerts/#",
+                "has a ?query or #fragment",
+            ),
+        ] {
+            let err = check_allowed_prefix(prefix).expect_err(prefix);
+            assert!(err.contains(what), "{prefix}: {err}");
+        }
+        let err = check_template("https://:secret@el-{user}.{clusterDomain}/").unwrap_err();
+        assert!(err.contains("carries credentials"), "{err}");
+        assert_eq!(
+            service_namespace_of("https://el.victim-ns.svcx.evil.net/"),
+            None
+        );
     }
 }
