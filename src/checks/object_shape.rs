@@ -278,7 +278,15 @@ mod tests {
             assert_eq!(read(json!({"regex": regex}), true), Some(MatchType::Equal));
         }
         assert_eq!(read(json!({}), true), Some(MatchType::Equal));
-        for t in [json!("=="), json!(""), json!("~"), json!(1), json!(["="])] {
+        for t in [
+            json!("=="),
+            json!(""),
+            json!("~"),
+            json!(" =~"),
+            json!("= "),
+            json!(1),
+            json!(["="]),
+        ] {
             assert_eq!(
                 read(json!({"matchType": t, "regex": true}), true),
                 None,

@@ -474,4 +474,39 @@ mod tests {
         ]);
         assert_eq!(fan_out(ApiVersion::V1alpha1, regexes), [along(2, &[0, 1])]);
     }
+
+    #[test]
+    fn only_equality_matchers_pin_a_label() {
+        // `!=`, `=~`, `!~` and a matchType the CRD refuses pin nothing: two such
+        // routes on one label can both match one alert (severity=info takes both).
+        let route = |continues: bool, value: &str, match_type: &str| {
+            json!({"receiver": "listener", "continue": continues,
+                   "matchers": [{"name": "severity", "value": value, "matchType": match_type}]})
+        };
+        for match_type in ["!=", "=~", "!~", "==", " ="] {
+            let routes = json!([
+                route(true, "critical", match_type),
+                route(false, "warning", match_type)
+            ]);
+            assert_eq!(
+                fan_out(ApiVersion::V1beta1, routes),
+                [along(2, &[0, 1])],
+                "{match_type:?}"
+            );
+        }
+        let exclusive = json!([route(true, "critical", "="), route(false, "warning", "=")]);
+        assert_eq!(
+            fan_out(ApiVersion::V1beta1, exclusive),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            super::equality_matchers(
+                json!({"matchers": [{"name": "a", "value": "b", "matchType": "=="}]})
+                    .as_object()
+                    .unwrap(),
+                true
+            ),
+            Vec::<(String, String)>::new()
+        );
+    }
 }

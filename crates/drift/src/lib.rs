@@ -450,6 +450,68 @@ mod tests {
     }
 
     #[test]
+    fn ranges_and_bands_must_be_ordered_numbers() {
+        let outside = |range: Option<[f64; 2]>, band: [f64; 2]| DriftMetric {
+            direction: Direction::Outside,
+            threshold: None,
+            range,
+            band: Some(band),
+            description: None,
+        };
+        assert_eq!(outside(Some([-1.0, 1.0]), [-0.1, 0.1]).check(), Ok(()));
+        for band in [[0.1, 0.1], [0.2, 0.1], [f64::NAN, 1.0], [0.0, f64::NAN]] {
+            assert_eq!(
+                outside(None, band).check(),
+                Err(format!(
+                    "band [{}, {}] must have lower < upper",
+                    band[0], band[1]
+                )),
+                "{band:?}"
+            );
+        }
+        // (With a NaN band every comparison would pass as fair.)
+        for range in [[1.0, 1.0], [f64::NAN, 0.0], [0.0, f64::NAN], [1.0, 0.0]] {
+            assert_eq!(
+                outside(Some(range), [-0.1, 0.1]).check(),
+                Err(format!(
+                    "range [{}, {}] must have lower < upper",
+                    range[0], range[1]
+                )),
+                "{range:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_keeps_a_metrics_meaning_and_what_does_not() {
+        // The wrappers that return the metric's own values (or their mean) are read
+        // through; a quantile's metric is its last argument.
+        for text in [
+            "quantile_over_time(0.5, trustyai_meanshift[10m]) > 0.05",
+            "avg(trustyai_meanshift) > 0.05",
+            "avg_over_time(trustyai_meanshift[10m]) > 0.05",
+            "last_over_time(trustyai_meanshift[10m]) > 0.05",
+            "bottomk(1, trustyai_meanshift) > 0.05",
+        ] {
+            assert!(problems(text)[0].contains("no drift"), "{text}");
+        }
+        assert!(matches!(
+            check("avg(trustyai_meanshift)"),
+            DriftCheck::Completed { .. }
+        ));
+        // A sum over time or a count is no p-value: not judged as one.
+        for text in [
+            "sum_over_time(trustyai_meanshift[1h]) > 3",
+            "count_over_time(trustyai_meanshift[1h]) > 3",
+            "sum(trustyai_meanshift) > 3",
+            "count(trustyai_meanshift) > 3",
+            "stddev(trustyai_meanshift) > 0.05",
+        ] {
+            assert_eq!(check(text), DriftCheck::Fine, "{text}");
+        }
+    }
+
+    #[test]
     fn right_way_comparisons_are_fine() {
         for text in [
             r#"trustyai_meanshift{subcategory="danceability"} < 0.05"#,
@@ -510,6 +572,10 @@ mod tests {
             .starts_with("`trustyai_meanshift > 0.05` would fire"));
         assert!(problems("0.05 == trustyai_meanshift")[0]
             .starts_with("`trustyai_meanshift == 0.05` is not a threshold"));
+        assert!(problems("0.05 <= trustyai_meanshift")[0]
+            .starts_with("`trustyai_meanshift >= 0.05` would fire"));
+        assert!(problems("0.8 > trustyai_fouriermmd")[0]
+            .starts_with("`trustyai_fouriermmd < 0.8` would fire"));
         for (text, quoted) in [
             (
                 "trustyai_meanshift < 5",

@@ -83,6 +83,9 @@ mod tests {
         assert_eq!(parse_millis("1w2d"), Ok(9 * 86_400_000));
         assert_eq!(parse_millis("1s500ms"), Ok(1500));
         assert_eq!(parse_millis("0s"), Ok(0));
+        // Leading zeros are digits like any other (only a bare "0" needs no unit).
+        assert_eq!(parse_millis("05m"), Ok(300_000));
+        assert_eq!(parse_millis("00s"), Ok(0));
         // A year is 365 days in Prometheus's model.ParseDuration.
         assert_eq!(parse_millis("1y"), Ok(31_536_000_000));
         assert_eq!(parse_millis("2y1d"), Ok(2 * 31_536_000_000 + 86_400_000));
@@ -126,6 +129,12 @@ mod tests {
             "5M",
             "1hh",
             "99999999999999999999y",
+            // Nothing around it: Prometheus matches the whole string.
+            " 5m",
+            "5m ",
+            " 0",
+            "0abc",
+            "01",
         ] {
             assert!(parse_millis(bad).is_err(), "{bad:?}");
         }

@@ -90,7 +90,7 @@ mod tests {
         for ok in ["namespace", "_a", "a_1", "A", "kubernetes_namespace"] {
             assert_eq!(check_label_name(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "1a", "a-b", "a.b", "a:b", "é"] {
+        for bad in ["", "1a", "a-b", "a.b", "a:b", "é", "aé", "a\u{0661}"] {
             assert_eq!(
                 check_label_name(bad),
                 Err(format!(
@@ -99,10 +99,15 @@ mod tests {
                 "{bad}"
             );
         }
-        assert_eq!(
-            check_label_name("__name__"),
-            Err(r#""__name__" is reserved by Prometheus (names starting with "__")"#.to_owned())
-        );
+        for reserved in ["__name__", "__meta_x", "__", "___a"] {
+            assert_eq!(
+                check_label_name(reserved),
+                Err(format!(
+                    "{reserved:?} is reserved by Prometheus (names starting with \"__\")"
+                )),
+                "{reserved}"
+            );
+        }
     }
 
     #[test]
@@ -110,7 +115,7 @@ mod tests {
         for ok in ["up", ":a", "a:b", "_x", "job:rate5m"] {
             assert_eq!(check_metric_name(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "1a", "a-b", "a.b", "a b"] {
+        for bad in ["", "1a", "a-b", "a.b", "a b", "upé", "é"] {
             assert_eq!(
                 check_metric_name(bad),
                 Err(format!("{bad:?} is not a Prometheus metric name")),
@@ -125,6 +130,7 @@ mod tests {
         let prefixed = format!("example.com/{name63}");
         for ok in [
             "tenant",
+            "1password",
             "openshift.io/requester",
             "a.b_c-d",
             "a",
@@ -141,6 +147,7 @@ mod tests {
             "_a",
             "a.",
             "a b",
+            "a:b",
             "Example.com/x",
             "a/b/c",
             "/a",
