@@ -361,36 +361,6 @@ fn symbol(op: TokenId) -> &'static str {
 }
 
 #[cfg(test)]
-mod completion_tests {
-    use super::*;
-    use promql_parser::parser::parse;
-
-    struct BuiltIn;
-    impl Catalog for BuiltIn {
-        fn lookup(&self, metric: &str) -> Option<Cow<'_, DriftMetric>> {
-            built_in(metric).map(Cow::Owned)
-        }
-    }
-
-    /// Found by fuzzing the .wasm: the completed expression was refused when sent back.
-    #[test]
-    fn a_bare_selector_with_a_wrong_way_comparison_inside_is_refused_not_completed() {
-        let e = parse("topk(scalar(trustyai_meanshift > bool 0.5), trustyai_meanshift)").unwrap();
-        match check_alert(&e, &BuiltIn) {
-            DriftCheck::Problems(p) => {
-                assert!(p[0].contains("would fire when there is no drift"), "{p:?}")
-            }
-            other => panic!("{other:?}"),
-        }
-        let e = parse("topk(1, trustyai_meanshift)").unwrap();
-        assert!(matches!(
-            check_alert(&e, &BuiltIn),
-            DriftCheck::Completed { .. }
-        ));
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
     use promql::edit::Completion;
@@ -412,6 +382,23 @@ mod tests {
             DriftCheck::Problems(p) => p,
             other => panic!("{text}: expected problems, got {other:?}"),
         }
+    }
+
+    /// Found by fuzzing the .wasm: the completed expression was refused when sent back.
+    #[test]
+    fn a_bare_selector_with_a_wrong_way_comparison_inside_is_refused_not_completed() {
+        let e = parse("topk(scalar(trustyai_meanshift > bool 0.5), trustyai_meanshift)").unwrap();
+        match check_alert(&e, &BuiltIns) {
+            DriftCheck::Problems(p) => {
+                assert!(p[0].contains("would fire when there is no drift"), "{p:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = parse("topk(1, trustyai_meanshift)").unwrap();
+        assert!(matches!(
+            check_alert(&e, &BuiltIns),
+            DriftCheck::Completed { .. }
+        ));
     }
 
     #[test]
