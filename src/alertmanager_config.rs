@@ -340,7 +340,9 @@ fn review_webhook(
             None
         }
     };
-    let mut reaches_listener = has_secret && decision.is_none();
+    // urlSecret takes precedence over url in the operator, so whatever url says, the
+    // secret's destination may be the listener.
+    let mut reaches_listener = has_secret;
     if let Some(decision) = decision {
         if decision.reaches_listener() {
             reaches_listener = true;

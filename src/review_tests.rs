@@ -2852,6 +2852,147 @@ mod alertmanager_config {
             assert_mentions(&verdict.message.unwrap_or_default(), &[expected]);
         }
     }
+
+    /// The correct object with its first webhook's fields replaced by `fields`.
+    fn with_webhook(fields: Value) -> Value {
+        let mut request = correct();
+        request["object"]["spec"]["receivers"][0]["webhookConfigs"][0] = fields;
+        request
+    }
+
+    #[test]
+    fn a_null_url_secret_is_no_secret() {
+        let mut fields = hook(LISTENER);
+        fields["urlSecret"] = Value::Null;
+        admit(&with_webhook(fields), &workshop()).assert_untouched();
+    }
+
+    /// With a urlSecret the destination is the secret's: a null url stays null, as an
+    /// absent one does, and is not set to the listener.
+    #[test]
+    fn beside_a_url_secret_a_null_url_is_left_alone() {
+        let allowed = workshop_with(json!({"allowUrlSecret": true}));
+        let secret = json!({"name": "hook", "key": "url"});
+        let fields = json!({"urlSecret": secret, "url": null, "sendResolved": false,
+                            "httpConfig": {"followRedirects": false}});
+        admit(&with_webhook(fields), &allowed).assert_untouched();
+    }
+
+    /// urlSecret takes precedence over url, so a webhook with one may reach the listener
+    /// whatever its url says: with another webhook to the listener, one notification could
+    /// start two runs.
+    #[test]
+    fn a_url_secret_counts_as_the_listener_whatever_the_url() {
+        let allowed = workshop_with(json!({
+            "allowUrlSecret": true,
+            "allowedWebhookUrls": ["https://hooks.example.com/alerts"],
+        }));
+        let mut request = correct();
+        request["object"]["spec"]["receivers"][0]["webhookConfigs"] = json!([
+            hook(LISTENER),
+            {"urlSecret": {"name": "hook", "key": "url"}, "url": "https://hooks.example.com/alerts",
+             "sendResolved": false, "httpConfig": {"followRedirects": false}},
+        ]);
+        refused_naming(
+            &request,
+            &allowed,
+            &[
+                "[route/fan-out]",
+                r#"receiver "default""#,
+                "2 times (webhookConfigs[0, 1])",
+            ],
+        );
+        // Without the secret the second webhook goes where its url says.
+        request["object"]["spec"]["receivers"][0]["webhookConfigs"][1]
+            .as_object_mut()
+            .unwrap()
+            .remove("urlSecret");
+        admit(&request, &allowed).assert_untouched();
+    }
+
+    /// A child route without a receiver uses its parent's: two continuing children under
+    /// a route to the listener are two notifications of one alert.
+    #[test]
+    fn children_inherit_the_parents_receiver_when_counting_runs() {
+        let mut request = correct();
+        request["object"]["spec"]["route"]["routes"] = json!([
+            {"continue": true, "matchers": [{"name": "a", "value": "1", "matchType": "="}]},
+            {"continue": true, "matchers": [{"name": "b", "value": "1", "matchType": "="}]},
+        ]);
+        refused_naming(
+            &request,
+            &workshop(),
+            &[
+                "[route/fan-out]",
+                "2 times",
+                "spec.route.routes[0], spec.route.routes[1]",
+            ],
+        );
+        // One of them with a receiver that has no webhook to the listener: one run.
+        request["object"]["spec"]["receivers"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "quiet"}));
+        request["object"]["spec"]["route"]["routes"][1]["receiver"] = json!("quiet");
+        admit(&request, &workshop()).assert_untouched();
+    }
+
+    /// Only an empty receiver name is "none" (inherit the parent's); a blank one is a
+    /// name, looked up like any other.
+    #[test]
+    fn a_blank_receiver_name_is_a_name() {
+        let mut request = correct();
+        request["object"]["spec"]["route"]["routes"] = json!([{"receiver": " "}]);
+        refused_naming(
+            &request,
+            &workshop(),
+            &[
+                "spec.route.routes[0].receiver",
+                r#"" " is not defined in spec.receivers"#,
+            ],
+        );
+        // Defined under that name, it is found.
+        request["object"]["spec"]["receivers"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": " "}));
+        admit(&request, &workshop()).assert_untouched();
+        // An empty one inherits the parent's.
+        request["object"]["spec"]["route"]["routes"] = json!([{"receiver": ""}]);
+        admit(&request, &workshop()).assert_untouched();
+    }
+
+    /// `...` (every label) is groupBy's, not an inhibit rule's `equal`: Alertmanager
+    /// refuses it there as a label name.
+    #[test]
+    fn inhibit_rules_equal_takes_label_names_only() {
+        let mut request = correct();
+        request["object"]["spec"]["inhibitRules"] = json!([{"equal": ["..."]}]);
+        refused_naming(
+            &request,
+            &workshop(),
+            &[
+                "spec.inhibitRules[0].equal[0]",
+                r#""...": it is not a label name"#,
+            ],
+        );
+        request["object"]["spec"]["inhibitRules"] = json!([{"equal": ["model"]}]);
+        admit(&request, &workshop()).assert_untouched();
+    }
+
+    /// `receivers: null` is no receivers, as an absent field is: a route naming one is
+    /// told the object has none, and the null is not called the wrong type.
+    #[test]
+    fn null_receivers_are_no_receivers() {
+        let mut request = correct();
+        request["object"]["spec"]["receivers"] = Value::Null;
+        let m = refused_naming(
+            &request,
+            &workshop(),
+            &["spec.route.receiver", "the object has no spec.receivers"],
+        );
+        assert!(!m.contains("must be"), "{m}");
+    }
 }
 
 /// The storm settings on the fields a tenant wrote as `null`.
@@ -3316,6 +3457,13 @@ mod tenancy {
             (ServiceSpec::default(), "without a selector"),
             (
                 ServiceSpec {
+                    service_type: Some("LoadBalancer".to_owned()),
+                    ..ServiceSpec::default()
+                },
+                "it is a LoadBalancer Service without a selector",
+            ),
+            (
+                ServiceSpec {
                     service_type: Some("Headless".to_owned()),
                     selector: BTreeMap::from([("a".to_owned(), "b".to_owned())]),
                     ..ServiceSpec::default()
@@ -3355,6 +3503,62 @@ mod tenancy {
             ],
         );
         assert!(!reads(&cluster).iter().any(|r| r.starts_with("Service")));
+    }
+
+    /// The listener may run in two namespaces besides the request's (the Service's and
+    /// the one an in-cluster URL names): each must be the tenant's, not only the first.
+    #[test]
+    fn every_listener_namespace_must_be_the_same_tenants() {
+        let settings = Settings {
+            webhook_url_template: "http://el-ct-listener.{user}-pipelines.svc.cluster.local:8080/"
+                .to_owned(),
+            ..by_annotation()
+        };
+        let url = "http://el-ct-listener.alice-pipelines.svc.cluster.local:8080/";
+        let cluster = |toolings_owner: &str| {
+            FakeCluster::default()
+                .with_namespace("ml", requested_by("alice"))
+                .with_namespace("alice-pipelines", requested_by("alice"))
+                .with_namespace("alice-toolings", requested_by(toolings_owner))
+                .with_service("alice-toolings", "el-ct-listener")
+        };
+        refused_naming_in(
+            &cluster("bob"),
+            &config_in("ml", url),
+            &settings,
+            &[r#"the EventListener's namespace "alice-toolings" belongs to tenant "bob""#],
+        );
+        let own = cluster("alice");
+        admit_in(&own, &config_in("ml", url), &settings).assert_untouched();
+        assert_eq!(
+            reads(&own),
+            [
+                "Namespace ml",
+                "Namespace alice-pipelines",
+                "Namespace alice-toolings",
+                "Service alice-toolings/el-ct-listener"
+            ]
+        );
+    }
+
+    /// A listener in the request's own namespace needs no second look at its tenant.
+    #[test]
+    fn a_listener_in_the_requests_namespace_is_not_read_twice() {
+        let settings = Settings {
+            listener_service: Some(crate::settings::ListenerService {
+                namespace: "{namespace}".to_owned(),
+                name: "el-ct-listener".to_owned(),
+            }),
+            ..by_annotation()
+        };
+        let cluster = FakeCluster::default()
+            .with_namespace("ml", requested_by("alice"))
+            .with_service("ml", "el-ct-listener");
+        admit_in(&cluster, &config_in("ml", listener("alice")), &settings).assert_untouched();
+        assert_eq!(
+            reads(&cluster),
+            ["Namespace ml", "Service ml/el-ct-listener"]
+        );
     }
 
     const RECEIVER: &str = r#"receiver "default""#;

@@ -282,6 +282,46 @@ mod tests {
             Some("b")
         );
         assert_eq!(compiled_pattern_user(first, "team-b").unwrap(), None);
+        // A pattern of the same length is another pattern too.
+        let same_length = "(?P<user>[a-z0-9]+)-(tset|prod)";
+        assert_eq!(same_length.len(), first.len());
+        assert_eq!(
+            compiled_pattern_user(first, "user1-test")
+                .unwrap()
+                .as_deref(),
+            Some("user1")
+        );
+        assert_eq!(
+            compiled_pattern_user(same_length, "user1-test").unwrap(),
+            None
+        );
+    }
+
+    /// A pattern whose `user` group matches nothing names no tenant: said as a namespace
+    /// the pattern does not fit, not as an unusable user `""`.
+    #[test]
+    fn an_empty_capture_is_no_match() {
+        let tenancy = Tenancy {
+            pattern: "(?P<user>[a-z]*)-test",
+            ..BY_NAME
+        };
+        let err = tenant_of("-test", &tenancy, &FakeCluster::default()).unwrap_err();
+        assert!(
+            err.starts_with("namespace \"-test\" does not match the tenant pattern"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_listener_service_fills_every_placeholder() {
+        let service = ListenerService {
+            namespace: "{user}-{namespace}-{user}".to_owned(),
+            name: "el-{namespace}-{namespace}".to_owned(),
+        };
+        assert_eq!(
+            service.fill("u", "ns"),
+            ("u-ns-u".to_owned(), "el-ns-ns".to_owned())
+        );
     }
 
     proptest! {
@@ -358,6 +398,8 @@ mod tests {
             "a/b",
             "Alice",
             "",
+            " alice",
+            "alice\n",
             &"a".repeat(64),
         ] {
             let cluster = FakeCluster::default()

@@ -179,4 +179,62 @@ mod tests {
             ["[webhook/http-client] receiver \"r\" (spec.receivers[0].webhookConfigs[0].httpConfig.tlsConfig.serverName): accepts a certificate made out to another host than the URL's; remove it (the cluster admin can allow it with allowWebhookTlsOverrides)"]
         );
     }
+
+    /// Go's JSON decoder matches field names without regard to case, so a proxy field is
+    /// refused in any case; and one refusal does not end the review of the other fields.
+    #[test]
+    fn proxy_fields_are_refused_in_any_case_and_the_review_goes_on() {
+        for key in [
+            "proxyUrl",
+            "ProxyURL",
+            "PROXYFROMENVIRONMENT",
+            "noProxy",
+            "NoProxy",
+            "noproxy",
+        ] {
+            let found = problems(
+                json!({key: "http://proxy.example.com", "tlsConfig": {"insecureSkipVerify": true}}),
+            );
+            assert_eq!(found.len(), 2, "{key}: {found:?}");
+            assert!(
+                found[0].contains(&format!("httpConfig.{key}): a proxy would carry")),
+                "{key}: {found:?}"
+            );
+            assert!(
+                found[1].contains("tlsConfig.insecureSkipVerify): would send alerts"),
+                "{key}: {found:?}"
+            );
+        }
+        // A field that merely ends in "proxy" is no proxy setting.
+        assert_eq!(problems(json!({"notAProxy": "x"})), Vec::<String>::new());
+    }
+
+    /// `httpConfig` nested exactly MAX_HTTP_CONFIG_DEPTH objects deep is refused; one
+    /// level less is reviewed.
+    #[test]
+    fn nesting_is_bounded_at_the_limit() {
+        let nested =
+            |levels: usize| (0..levels).fold(json!({"leaf": 1}), |inner, _| json!({"a": inner}));
+        assert_eq!(
+            problems(nested(MAX_HTTP_CONFIG_DEPTH - 1)),
+            Vec::<String>::new()
+        );
+        let refused = problems(nested(MAX_HTTP_CONFIG_DEPTH));
+        assert_eq!(refused.len(), 1, "{refused:?}");
+        assert!(
+            refused[0].ends_with(&format!("nests deeper than {MAX_HTTP_CONFIG_DEPTH} levels")),
+            "{refused:?}"
+        );
+    }
+
+    /// Only an empty serverName is Alertmanager's default (the URL's host); a blank one
+    /// is a name the certificate is checked against instead.
+    #[test]
+    fn only_an_empty_server_name_is_the_default() {
+        assert_eq!(
+            problems(json!({"tlsConfig": {"serverName": ""}})),
+            Vec::<String>::new()
+        );
+        assert_eq!(problems(json!({"tlsConfig": {"serverName": " "}})).len(), 1);
+    }
 }
