@@ -6,6 +6,7 @@ use serde_json::Value;
 use crate::alertmanager_config::{self, ApiVersion};
 use crate::checks::{request_namespace, Finding, Findings, Location};
 use crate::cluster::Cluster;
+use crate::names::is_dns_label;
 use crate::prometheus_rule;
 use crate::settings::Settings;
 use crate::verdict::Verdict;
@@ -63,6 +64,20 @@ pub fn review(
             message: format!(
                 "{:?} has no namespace; this policy scopes alerting to the object's namespace",
                 request.kind.kind
+            ),
+        };
+        return Verdict::Reject {
+            message: finding.problem_text(),
+        };
+    }
+    // Kubernetes names a namespace with one DNS label; anything else is no namespace the
+    // API server sent, and scoping to it would scope to nothing anyone meant.
+    if !is_dns_label(&namespace) {
+        let finding = Finding {
+            check: &request_namespace::CHECK,
+            at: Location::path("metadata.namespace"),
+            message: format!(
+                "{namespace:?} is not a namespace name (one DNS label: lowercase letters, digits and '-', at most 63 characters)"
             ),
         };
         return Verdict::Reject {
@@ -189,6 +204,18 @@ mod tests {
                 "[request/namespace] metadata.namespace: \"PrometheusRule\" has no namespace; this policy scopes alerting to the object's namespace"
             ),
             other => panic!("{other:?}"),
+        }
+        // A namespace that is no DNS label is none: not taken from the object instead.
+        for namespace in [" ", "User1-test", "user1_test", "user1-test\n"] {
+            let mut request = rule_request(namespace, "x");
+            request["object"]["metadata"]["namespace"] = json!("user1-test");
+            match verdict(request, &Settings::default()) {
+                Verdict::Reject { message } => assert_eq!(
+                    message,
+                    format!("[request/namespace] metadata.namespace: {namespace:?} is not a namespace name (one DNS label: lowercase letters, digits and '-', at most 63 characters)")
+                ),
+                other => panic!("{namespace:?}: {other:?}"),
+            }
         }
         // The object's own namespace counts when the request leaves it out.
         let mut request = rule_request("", "x");
