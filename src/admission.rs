@@ -70,6 +70,9 @@ pub fn review(
             message: finding.problem_text(),
         };
     }
+    if settings.is_exempt(&namespace) {
+        return Verdict::accept();
+    }
     // Kubernetes names a namespace with one DNS label; anything else is no namespace the
     // API server sent, and scoping to it would scope to nothing anyone meant.
     if !is_dns_label(&namespace) {
@@ -77,15 +80,12 @@ pub fn review(
             check: &request_namespace::CHECK,
             at: Location::path("metadata.namespace"),
             message: format!(
-                "{namespace:?} is not a namespace name (one DNS label: lowercase letters, digits and '-', at most 63 characters)"
+                "the request's namespace {namespace:?} is not a Kubernetes namespace name (one DNS label: lowercase letters, digits and '-', at most 63 characters)"
             ),
         };
         return Verdict::Reject {
             message: finding.problem_text(),
         };
-    }
-    if settings.is_exempt(&namespace) {
-        return Verdict::accept();
     }
 
     let mut object = request.object;
@@ -212,7 +212,7 @@ mod tests {
             match verdict(request, &Settings::default()) {
                 Verdict::Reject { message } => assert_eq!(
                     message,
-                    format!("[request/namespace] metadata.namespace: {namespace:?} is not a namespace name (one DNS label: lowercase letters, digits and '-', at most 63 characters)")
+                    format!("[request/namespace] metadata.namespace: the request's namespace {namespace:?} is not a Kubernetes namespace name (one DNS label: lowercase letters, digits and '-', at most 63 characters)")
                 ),
                 other => panic!("{namespace:?}: {other:?}"),
             }
