@@ -2266,6 +2266,47 @@ mod template_boundary {
         );
     }
 
+    /// Prometheus sets `alertname` after the expression's labels, as it does the rule's
+    /// labels, so a `count_values` label of that name does not survive into the alert.
+    #[test]
+    fn count_values_named_alertname_is_overridden() {
+        let a = admit(
+            &with_rule(alert(&format!(r#"count_values("alertname", {DRIFTING})"#))),
+            &workshop(),
+        );
+        a.assert_patch(json!([label_op()]));
+        rejected_at(
+            &with_rule(alert(&format!(r#"count_values("alert", {DRIFTING})"#))),
+            "expr",
+            r#"`count_values("alert", …)`"#,
+        );
+    }
+
+    /// `defaultLabels` fills the labels an alert does not set; one it sets, even to `""`
+    /// (which removes the label in Prometheus), is the author's.
+    #[test]
+    fn default_labels_fill_only_labels_the_alert_leaves_out() {
+        let settings =
+            workshop_with(json!({"defaultLabels": {"severity": "warning", "team": "ml"}}));
+        let mut rule = alert(DRIFTING);
+        rule["labels"] = json!({"severity": ""});
+        let a = admit(&with_rule(rule), &settings);
+        a.assert_patch(json!([
+            label_op(),
+            {"op": "add", "path": "/spec/groups/0/rules/0/labels/team", "value": "ml"},
+        ]));
+        a.assert_warned(&["spec.groups[0].rules[0].labels.team", r#"set to "ml""#]);
+        // Recording rules route nowhere: they get none.
+        let a = admit(
+            &with_rule(json!({"record": "r", "expr": DRIFTING})),
+            &settings,
+        );
+        assert_eq!(
+            a.at("/spec/groups/0/rules/0/labels"),
+            &json!({"namespace": NS})
+        );
+    }
+
     #[test]
     fn a_bool_filter_passing_both_0_and_1_is_refused() {
         rejected_at(
@@ -2992,6 +3033,44 @@ mod alertmanager_config {
             &["spec.route.receiver", "the object has no spec.receivers"],
         );
         assert!(!m.contains("must be"), "{m}");
+    }
+
+    /// A matcher without a value requires the label to be empty, as `value: ""` does:
+    /// the two pin one value, so one alert (without the label) matches both.
+    #[test]
+    fn a_matcher_without_a_value_pins_the_empty_value() {
+        let mut request = correct();
+        request["object"]["spec"]["route"]["routes"] = json!([
+            {"continue": true, "matchers": [{"name": "model", "matchType": "="}]},
+            {"continue": true, "matchers": [{"name": "model", "value": "", "matchType": "="}]},
+        ]);
+        refused_naming(
+            &request,
+            &workshop(),
+            &[
+                "[route/fan-out]",
+                "2 times",
+                "spec.route.routes[0], spec.route.routes[1]",
+            ],
+        );
+        // Another value is another alert.
+        request["object"]["spec"]["route"]["routes"][1]["matchers"][0]["value"] = json!("a");
+        admit(&request, &workshop()).assert_untouched();
+    }
+
+    /// Label values are compared exactly: the refusal names the routes one alert can
+    /// take (model="a" twice), not the one for model="A".
+    #[test]
+    fn the_routes_named_are_those_one_alert_takes() {
+        let mut request = correct();
+        let pin = |value: &str| json!({"continue": true, "matchers": [{"name": "model", "value": value, "matchType": "="}]});
+        request["object"]["spec"]["route"]["routes"] = json!([pin("A"), pin("a"), pin("a")]);
+        let m = refused_naming(
+            &request,
+            &workshop(),
+            &["2 times, along spec.route.routes[1], spec.route.routes[2], so"],
+        );
+        assert!(!m.contains("routes[0]"), "{m}");
     }
 }
 

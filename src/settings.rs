@@ -540,6 +540,56 @@ mod tests {
     }
 
     #[test]
+    fn default_labels_may_not_set_the_namespace_label_whatever_it_is_called() {
+        assert_eq!(
+            problem_with(
+                &json!({"namespaceLabel": "tenant_ns", "defaultLabels": {"tenant_ns": "x"}})
+            ),
+            "defaultLabels: \"tenant_ns\" is the namespace label, which the policy sets itself"
+        );
+        // Under another namespace label, `namespace` is a label like any other.
+        let other = json!({"clusterDomain": "a.io", "namespaceLabel": "tenant_ns", "defaultLabels": {"namespace": "x"}});
+        assert_eq!(parse(other).validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_default_label_value_must_not_be_empty_but_may_be_blank() {
+        assert_eq!(
+            problem_with(&json!({"defaultLabels": {"severity": ""}})),
+            "defaultLabels.severity: the value is empty"
+        );
+        // Prometheus drops a label whose value is empty; a blank one is a value.
+        let blank = json!({"clusterDomain": "a.io", "defaultLabels": {"severity": " "}});
+        assert_eq!(parse(blank).validate(), Ok(()));
+    }
+
+    #[test]
+    fn every_minimum_interval_must_be_positive() {
+        for field in ["minGroupInterval", "minRepeatInterval"] {
+            assert_eq!(
+                problem_with(&json!({field: "0s"})),
+                format!(
+                    "{field}: \"0s\" is zero; Alertmanager refuses a zero interval (e.g. \"1h\")"
+                )
+            );
+        }
+    }
+
+    /// Only `""` (or null) turns a duration setting off; a blank one is a mistake.
+    #[test]
+    fn a_blank_duration_setting_is_refused_not_turned_off() {
+        for field in ["repeatInterval", "defaultFor", "minFor", "minRuleInterval"] {
+            let problem = problem_with(&json!({field: " "}));
+            assert!(
+                problem.starts_with(&format!("{field}: \" \" is not a Prometheus duration")),
+                "{problem}"
+            );
+            let off = parse(json!({"clusterDomain": "a.io", field: ""}));
+            assert_eq!(off.validate(), Ok(()), "{field}");
+        }
+    }
+
+    #[test]
     fn other_receiver_integrations_are_fields_ending_in_configs() {
         let settings =
             |name: &str| json!({"clusterDomain": "a.io", "allowedReceiverIntegrations": [name]});

@@ -163,6 +163,8 @@ mod tests {
                 r#"count_values("p", x) * on() group_right(p) y"#,
             ),
             ("a parenthesised label name", r#"count_values(("p"), x)"#),
+            ("sort keeps it", r#"sort(count_values("p", x))"#),
+            ("sort_desc keeps it", r#"sort_desc(count_values("p", x))"#),
         ] {
             let message = value_label(text).unwrap_or_else(|| panic!("{name}: {text} accepted"));
             assert!(message.contains(r#"label "p""#), "{name}: {message}");
@@ -184,6 +186,11 @@ mod tests {
                 r#"count_values("namespace", x)"#,
             ),
             ("absent", r#"absent(count_values("p", x))"#),
+            (
+                "absent_over_time",
+                r#"absent_over_time(count_values("p", x)[5m:])"#,
+            ),
+            ("scalar", r#"vector(scalar(count_values("p", x)))"#),
             ("plain", "x < 0.05"),
         ] {
             assert_eq!(value_label(text), None, "{name}: {text}");

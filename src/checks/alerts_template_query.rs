@@ -170,6 +170,17 @@ mod tests {
         assert_eq!(annotation(LEAK).len(), 1);
     }
 
+    /// Only `query` itself runs PromQL: another name beginning so is an unknown function.
+    #[test]
+    fn a_function_named_like_query_is_unknown_not_query() {
+        let messages = annotation("{{ queryRange 1 }}");
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(
+            messages[0].contains("calls `queryRange` (at byte 3), which is neither"),
+            "{messages:?}"
+        );
+    }
+
     #[test]
     fn labels_that_depend_on_the_value_are_rejected() {
         for (name, text, through) in [

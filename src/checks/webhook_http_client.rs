@@ -237,4 +237,22 @@ mod tests {
         );
         assert_eq!(problems(json!({"tlsConfig": {"serverName": " "}})).len(), 1);
     }
+
+    /// A token URL is reviewed wherever an `oauth2` object holds it: the walk does not
+    /// trust the CRD's layout to keep it directly under httpConfig.
+    #[test]
+    fn a_token_url_is_reviewed_under_any_oauth2() {
+        for http in [
+            json!({"oauth2": {"tokenUrl": "https://evil.example.com/token"}}),
+            json!({"authorization": {"oauth2": {"tokenUrl": "https://evil.example.com/token"}}}),
+        ] {
+            let found = problems(http.clone());
+            assert_eq!(found.len(), 1, "{http}: {found:?}");
+            assert!(
+                found[0].contains("oauth2.tokenUrl)")
+                    && found[0].contains("Alertmanager sends the token request there"),
+                "{found:?}"
+            );
+        }
+    }
 }
