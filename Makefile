@@ -218,7 +218,7 @@ fuzz:
 # scripts/mutants shards the run over the cores, each shard with a target dir of its own.
 # Extra arguments: MUTANTS_ARGS (e.g. MUTANTS_ARGS='-f crates/drift/src/lib.rs').
 MUTANTS_BASE ?= $(shell git rev-parse -q --verify origin/main >/dev/null && echo origin/main || echo HEAD~1)
-.PHONY: mutants mutants-diff
+.PHONY: mutants mutants-diff hand-mutants
 
 mutants:
 	./scripts/mutants $(MUTANTS_ARGS)
@@ -228,6 +228,12 @@ mutants-diff:
 	git diff $(MUTANTS_BASE) -- src crates > target/mutants.diff
 	@echo "mutants-diff: lines of the policy's crates changed since $(MUTANTS_BASE): $$(grep -c '^+[^+]' target/mutants.diff || true)"
 	./scripts/mutants --in-diff target/mutants.diff $(MUTANTS_ARGS)
+
+# One-line bugs written by hand (docs/hand-mutants.tsv), which cargo-mutants' operators
+# never write: each in a copy of the tree, where the policy crate's unit tests must fail.
+# Arguments: HAND_MUTANTS='A01 G09' replays only those.
+hand-mutants:
+	./scripts/hand-mutants $(HAND_MUTANTS)
 
 clean:
 	cargo clean
