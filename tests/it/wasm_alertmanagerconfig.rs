@@ -180,6 +180,26 @@ fn url_secret_needs_the_admin_to_allow_it() {
         .is_none());
 }
 
+/// urlSecret takes precedence over url, so a webhook with both may reach the listener
+/// whatever its url says: beside one to the listener, two runs per notification.
+#[test]
+fn a_url_secret_counts_as_the_listener_whatever_its_url() {
+    let mut req = request("alertmanagerconfig-url-secret");
+    req["object"]["spec"]["receivers"][0]["webhookConfigs"] = json!([
+        {"url": LISTENER, "sendResolved": false, "httpConfig": {"followRedirects": false}},
+        {"urlSecret": {"name": "hook", "key": "url"}, "url": "https://hooks.example.com/alerts",
+         "sendResolved": false, "httpConfig": {"followRedirects": false}},
+    ]);
+    let settings = settings_with(json!({
+        "allowUrlSecret": true,
+        "allowedWebhookUrls": ["https://hooks.example.com/alerts"],
+    }));
+    assert_rejected(
+        &validate(&req, &settings),
+        "sends to this tenant's EventListener 2 times (webhookConfigs[0, 1])",
+    );
+}
+
 #[test]
 fn proxies_and_other_integrations_are_refused() {
     let mut req = request("alertmanagerconfig-v1beta1-correct");
@@ -187,6 +207,16 @@ fn proxies_and_other_integrations_are_refused() {
         json!({"proxyURL": "http://evil.example.com:3128"});
     let r = validate(&req, &workshop_settings());
     assert_rejected(&r, "httpConfig.proxyURL");
+
+    // Go's JSON decoding matches field names in any case: webhooks under another
+    // spelling would go unreviewed.
+    let mut req = request("alertmanagerconfig-v1beta1-correct");
+    req["object"]["spec"]["receivers"][0]["webhookconfigs"] =
+        json!([{"url": "https://evil.example.com/"}]);
+    assert_rejected(
+        &validate(&req, &workshop_settings()),
+        "receiver \"default\" (spec.receivers[0].webhookconfigs)",
+    );
 
     let req = request("alertmanagerconfig-slack");
     let r = validate(&req, &workshop_settings());

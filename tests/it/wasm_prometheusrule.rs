@@ -354,6 +354,14 @@ fn exemptions_and_namespaces_are_matched_whole() {
         assert_rejected(&r, &format!("has matcher namespace={near:?}"));
     }
 
+    // A namespace no API server sends is none either, not replaced by the object's.
+    let mut odd = with_expr(json!("x"));
+    odd["namespace"] = json!(" ");
+    assert_rejected(
+        &validate(&odd, &defaults()),
+        "the request's namespace \" \" is not a Kubernetes namespace name",
+    );
+
     let mut nowhere = with_expr(json!("x"));
     nowhere["namespace"] = json!("");
     nowhere["object"]["metadata"]
