@@ -505,14 +505,39 @@ mod tests {
             &Settings::default(),
         );
         assert!(findings.problems[0].starts_with(r#"[alerts/count-values] group "g" alert "a" (spec.groups[0].rules[0].expr): its result comes from `count_values("p", …)`"#), "{:?}", findings.problems);
-        // A rule label overriding the label makes it harmless.
+        // A rule label overriding the label, or `alertname`, makes two values collide.
+        for (expr, labels) in [
+            (r#"count_values("p", up)"#, json!({"p": "x"})),
+            (r#"count_values("alertname", up)"#, json!({})),
+        ] {
+            let (_, findings) = reviewed(
+                one_rule(json!({"alert": "a", "expr": expr, "labels": labels})),
+                &Settings::default(),
+            );
+            assert_eq!(
+                findings.problems.len(),
+                1,
+                "{expr}: {:?}",
+                findings.problems
+            );
+            assert!(
+                findings.problems[0].contains(
+                    "itself after the expression, so two samples with different values collide"
+                ),
+                "{:?}",
+                findings.problems
+            );
+        }
+        // `alert` is no label Prometheus sets.
         let (_, findings) = reviewed(
-            one_rule(
-                json!({"alert": "a", "expr": r#"count_values("p", up)"#, "labels": {"p": "x"}}),
-            ),
+            one_rule(json!({"alert": "a", "expr": r#"count_values("alert", up)"#})),
             &Settings::default(),
         );
-        assert!(findings.problems.is_empty(), "{:?}", findings.problems);
+        assert!(
+            findings.problems[0].contains("every new value makes a new alert"),
+            "{:?}",
+            findings.problems
+        );
     }
 
     #[test]

@@ -11,21 +11,34 @@ use crate::promql::walk::{children, is_op};
 
 pub const CHECK: Check = Check {
     id: "alerts/count-values",
-    refuses: "an alert whose result is `count_values(\"p\", …)` with label `p` kept (unless a rule label overrides it)",
-    why: "each new value becomes a new label set, so a new alert and a new retraining run on every change",
+    refuses: "an alert whose result is `count_values(\"p\", …)` with label `p` kept, whether or not a rule label overrides it",
+    why: "each new value becomes a new label set, so a new alert and a new retraining run on every change; overridden, two values at once collide and Prometheus fails the rule's evaluation",
 };
 
 /// `count_values("p", …)` as an alert's result: each sample gets label `p` set to its
-/// value, so each new value is a new alert. Fine when a rule label overrides `p`
-/// (`overridden`), as rule labels are applied last.
+/// value, so each new value is a new alert. A rule label (or `alertname`) that
+/// overrides `p` (`overridden`) is no way out: Prometheus applies rule labels after the
+/// expression's, so two samples that differ only in their value get one label set, and
+/// it fails the whole evaluation ("vector contains metrics with the same labelset after
+/// applying alert labels"): no alert fires while two values coexist.
 pub fn labels_from_the_value(expr: &Expr, overridden: &dyn Fn(&str) -> bool) -> Option<Problem> {
-    let label = count_values_label(expr, 0).filter(|label| !overridden(label))?;
+    let label = count_values_label(expr, 0)?;
+    let aggregate = format!(
+        "aggregate it away (e.g. `count(count_values({label:?}, …))` or `count by (<labels>) (…)`)"
+    );
+    let message = if overridden(&label) {
+        format!(
+            "its result comes from `count_values({label:?}, …)`, which puts each sample's value in label {label:?}; the rule sets {label:?} itself after the expression, so two samples with different values collide in one label set and Prometheus fails the rule's evaluation (no alert fires while both exist); {aggregate}"
+        )
+    } else {
+        format!(
+            "its result comes from `count_values({label:?}, …)`, which puts each sample's value in label {label:?}, so every new value makes a new alert (and a new notification); {aggregate}"
+        )
+    };
     Some(Problem {
         check: &CHECK,
         field: "expr".to_owned(),
-        message: format!(
-            "its result comes from `count_values({label:?}, …)`, which puts each sample's value in label {label:?}, so every new value makes a new alert (and a new notification); aggregate it away (e.g. `count(count_values({label:?}, …))` or `count by (<labels>) (…)`), or set `labels.{label}` on the rule to a constant"
-        ),
+        message,
     })
 }
 
@@ -129,6 +142,19 @@ mod tests {
         labels_from_the_value(&parse(text).unwrap(), &|l: &str| l == "namespace").map(|p| p.message)
     }
 
+    /// Overridden, the label no longer makes new alerts, but two values at once collide:
+    /// still refused, saying why.
+    #[test]
+    fn an_overridden_count_values_label_is_refused_as_a_collision() {
+        let message = value_label(r#"count_values("namespace", x)"#).expect("refused");
+        assert!(message.contains(r#"the rule sets "namespace" itself after the expression, so two samples with different values collide"#), "{message}");
+        let message = value_label(r#"count_values("p", x)"#).expect("refused");
+        assert!(
+            message.contains("so every new value makes a new alert"),
+            "{message}"
+        );
+    }
+
     #[test]
     fn count_values_as_the_result_is_rejected_naming_the_label() {
         for (name, text) in [
@@ -181,10 +207,6 @@ mod tests {
                 r#"count_values("p", x) > ignoring(p) y"#,
             ),
             ("on without it", r#"count_values("p", x) > on(q) y"#),
-            (
-                "overridden by a rule label",
-                r#"count_values("namespace", x)"#,
-            ),
             ("absent", r#"absent(count_values("p", x))"#),
             (
                 "absent_over_time",

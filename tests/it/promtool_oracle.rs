@@ -554,3 +554,54 @@ fn alert_and_record_are_judged_as_promtool_judges_them() {
         assert_eq!(admitted, loads, "{rule}: promtool says\n{out}");
     }
 }
+
+/// `count_values` whose label the rule sets itself (here the namespace label the policy
+/// pins on every rule): Prometheus fails the evaluation as soon as two values coexist,
+/// so the alert never fires. The policy refuses it; as written, promtool shows why.
+#[test]
+fn an_overridden_count_values_label_fails_prometheus_evaluation() {
+    let mut req = request("seed-prometheusrule");
+    let rule = &mut req["object"]["spec"]["groups"][0]["rules"][0];
+    rule["expr"] =
+        json!(r#"count_values("namespace", trustyai_meanshift{namespace="user1-test"} < 0.05)"#);
+    rule["labels"]["namespace"] = json!("user1-test");
+    let r = validate(&req, &workshop_settings());
+    assert_rejected(&r, "two samples with different values collide");
+
+    let object = &req["object"];
+    let series = |model: &str, value: &str| {
+        json!({"series": format!(r#"trustyai_meanshift{{namespace="user1-test",model="{model}"}}"#),
+               "values": format!("{value}x30")})
+    };
+    let test = |values: &[(&str, &str)], expected: Value| {
+        json!({
+            "rule_files": ["rules.yaml"],
+            "evaluation_interval": "1m",
+            "tests": [{
+                "interval": "1m",
+                "input_series": values.iter().map(|(m, v)| series(m, v)).collect::<Vec<_>>(),
+                "alert_rule_test": [{"eval_time": "20m", "alertname": DRIFT_ALERT, "exp_alerts": expected}],
+            }],
+        })
+    };
+    let fired = json!([{"exp_labels": {"namespace": "user1-test", "severity": "critical"},
+                        "exp_annotations": {"message": DRIFT_MESSAGE}}]);
+    // One drifting model: one value, and the alert fires.
+    let (ok, out) = promtool_test(
+        "count-values-one",
+        object,
+        &test(&[("a", "0.01")], fired.clone()),
+    );
+    assert!(ok, "{out}");
+    // Two models drifting with different p-values: the evaluation fails, nothing fires.
+    let (ok, out) = promtool_test(
+        "count-values-two",
+        object,
+        &test(&[("a", "0.01"), ("b", "0.02")], fired),
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("vector contains metrics with the same labelset after applying alert labels"),
+        "{out}"
+    );
+}

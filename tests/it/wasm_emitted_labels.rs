@@ -33,7 +33,6 @@ fn every_rule_leaves_with_its_namespace_label() {
         format!(r#"label_replace({DRIFTING}, "namespace", "user2-test", "", "")"#),
         format!(r#"label_join({DRIFTING}, "namespace", "", "subcategory")"#),
         format!("min({DRIFTING})"),
-        format!(r#"count_values("namespace", {DRIFTING})"#),
     ] {
         let req = with_rule(alert(&expr));
         let r = validate(&req, &workshop_settings());
