@@ -465,6 +465,179 @@ mod tests {
         );
     }
 
+    /// Group names are compared as written, and every repeat names the first.
+    #[test]
+    fn repeated_group_names_name_the_first_and_only_exact_repeats() {
+        let group = |name: &str| json!({"name": name, "rules": [{"record": "r", "expr": "1"}]});
+        let object = json!({"spec": {"groups": [group("a"), group("a"), group("a"), group(" a")]}});
+        let (_, findings) = reviewed(object, &Settings::default());
+        assert_eq!(
+            findings.problems,
+            [
+                r#"[object/loads] spec.groups[1].name: group name "a" is repeated (first at spec.groups[0]); Prometheus refuses rule files with duplicate group names"#,
+                r#"[object/loads] spec.groups[2].name: group name "a" is repeated (first at spec.groups[0]); Prometheus refuses rule files with duplicate group names"#,
+            ]
+        );
+    }
+
+    /// Label names are case-sensitive: a namespaceLabel of `Namespace` is another label
+    /// than the routing label `namespace`, and both are pinned.
+    #[test]
+    fn a_namespace_label_differing_in_case_from_namespace_is_pinned_beside_it() {
+        let settings = Settings {
+            namespace_label: "Namespace".to_owned(),
+            ..Settings::default()
+        };
+        let (object, findings) = reviewed(one_rule(json!({"record": "r", "expr": "1"})), &settings);
+        assert!(findings.problems.is_empty(), "{:?}", findings.problems);
+        assert_eq!(
+            object["spec"]["groups"][0]["rules"][0]["labels"],
+            json!({"Namespace": "user1-test", "namespace": "user1-test"})
+        );
+    }
+
+    /// A null `alert` or `record` is an absent one; a blank name is a name.
+    #[test]
+    fn null_alert_or_record_is_absent_and_a_blank_one_is_a_name() {
+        let problems = |rule: Value| reviewed(one_rule(rule), &Settings::default()).1.problems;
+        assert_eq!(
+            problems(json!({"alert": "a", "record": null, "expr": "1", "for": "10m"})),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            problems(json!({"alert": null, "record": "r", "expr": "1"})),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            problems(json!({"alert": null, "record": null, "expr": "1"})),
+            [
+                r#"[object/loads] group "g" rule 0 (spec.groups[0].rules[0]): needs `alert` (an alerting rule) or `record` (a recording rule)"#
+            ]
+        );
+        assert_eq!(
+            problems(json!({"alert": " ", "record": "r", "expr": "1"})),
+            [
+                r#"[object/loads] group "g" rule 0 (spec.groups[0].rules[0]): has both `alert` and `record`; a rule is one or the other"#
+            ]
+        );
+        assert_eq!(
+            problems(json!({"record": "r", "expr": null})),
+            [r#"[object/shape] group "g" record "r" (spec.groups[0].rules[0].expr): is missing"#]
+        );
+    }
+
+    /// info()'s advice names the label the tenant's series carry: namespaceLabel.
+    #[test]
+    fn info_advice_names_the_namespace_label() {
+        let settings = Settings {
+            prometheus_features: vec!["promql-experimental-functions".to_owned()],
+            ..kubernetes_namespace()
+        };
+        let (_, findings) = reviewed(
+            one_rule(json!({"record": "r", "expr": "info(up)"})),
+            &settings,
+        );
+        assert!(
+            findings.problems[0]
+                .ends_with(r#"`info(<expr>, {kubernetes_namespace="user1-test"})`"#),
+            "{:?}",
+            findings.problems
+        );
+    }
+
+    /// Under `onConflict: overwrite` every foreign matcher overwritten gets a warning,
+    /// and a rule label's conflict says what it was and what it became.
+    #[test]
+    fn every_overwrite_is_said_with_old_and_new() {
+        let overwrite = Settings {
+            on_conflict: OnConflict::Overwrite,
+            ..Settings::default()
+        };
+        let (_, findings) = reviewed(
+            one_rule(
+                json!({"record": "r", "expr": r#"x{namespace="a"} + y{namespace="b"}"#,
+                            "labels": {"namespace": "user2-test"}}),
+            ),
+            &overwrite,
+        );
+        assert_eq!(
+            findings.warnings,
+            [
+                r#"[rules/namespace-label] spec.groups[0].rules[0].labels.namespace: overwrote "user2-test" with "user1-test""#,
+                r#"[expr/scope] spec.groups[0].rules[0].expr: overwrote matcher namespace="a" with namespace="user1-test""#,
+                r#"[expr/scope] spec.groups[0].rules[0].expr: overwrote matcher namespace="b" with namespace="user1-test""#,
+            ]
+        );
+    }
+
+    /// `or` inside braces is Prometheus 3's: 2.x does not load it, so it is a loading
+    /// problem, not a scoping one.
+    #[test]
+    fn or_in_braces_is_refused_as_not_loading() {
+        let (_, findings) = reviewed(
+            one_rule(json!({"record": "r", "expr": r#"x{a="1" or b="2"}"#})),
+            &Settings::default(),
+        );
+        assert_eq!(findings.problems.len(), 1, "{:?}", findings.problems);
+        assert!(
+            findings.problems[0].starts_with(
+                r#"[object/loads] group "g" record "r" (spec.groups[0].rules[0].expr): "#
+            ),
+            "{:?}",
+            findings.problems
+        );
+    }
+
+    /// Durations are Prometheus's: no blanks around them. A `for` Prometheus cannot read
+    /// is a loading problem; a null one is unset and gets the default.
+    #[test]
+    fn durations_are_read_as_prometheus_reads_them() {
+        let alert = |fields: Value| {
+            let mut rule = json!({"alert": "a", "expr": "up == 0"});
+            for (k, v) in fields.as_object().unwrap() {
+                rule[k] = v.clone();
+            }
+            reviewed(one_rule(rule), &Settings::default())
+        };
+        let (_, findings) = alert(json!({"for": " 10m"}));
+        assert_eq!(findings.problems.len(), 1, "{:?}", findings.problems);
+        assert!(
+            findings.problems[0].starts_with(
+                r#"[object/loads] group "g" alert "a" (spec.groups[0].rules[0].for): "#
+            ),
+            "{:?}",
+            findings.problems
+        );
+        let (object, findings) = alert(json!({"for": null}));
+        assert!(findings.problems.is_empty(), "{:?}", findings.problems);
+        assert_eq!(object["spec"]["groups"][0]["rules"][0]["for"], "10m");
+        // A group interval Prometheus cannot read is not measured against the minimum.
+        let object = json!({"spec": {"groups": [{"name": "g", "interval": " 1s", "rules": [{"record": "r", "expr": "1"}]}]}});
+        let (_, findings) = reviewed(object, &Settings::default());
+        assert!(
+            !findings
+                .problems
+                .iter()
+                .any(|p| p.starts_with("[rules/interval]")),
+            "{:?}",
+            findings.problems
+        );
+    }
+
+    /// A null `spec`, `groups` or `rules` is an absent one: nothing to review, and not
+    /// of the wrong type.
+    #[test]
+    fn null_containers_are_absent() {
+        for object in [
+            json!({"spec": null}),
+            json!({"spec": {"groups": null}}),
+            json!({"spec": {"groups": [{"name": "g", "rules": null}]}}),
+        ] {
+            let (_, findings) = reviewed(object.clone(), &Settings::default());
+            assert_eq!(findings.problems, Vec::<String>::new(), "{object}");
+        }
+    }
+
     #[test]
     fn templates_are_checked_in_labels_and_annotations() {
         let object = one_rule(json!({

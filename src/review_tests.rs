@@ -1651,6 +1651,34 @@ mod drift {
         );
     }
 
+    /// Every drift problem of an expression is reported, not only the first.
+    #[test]
+    fn every_drift_problem_is_reported() {
+        refused_naming(
+            &drift_alert(
+                r#"trustyai_meanshift{namespace="user1-test"} > 0.05 or trustyai_kstest{namespace="user1-test"} < 5"#,
+                json!({}),
+            ),
+            &workshop(),
+            &["would fire when there is no drift", "would always fire"],
+        );
+    }
+
+    /// A bare drift selector that cannot take its comparison says the comparison was
+    /// the policy's.
+    #[test]
+    fn a_completion_that_cannot_be_made_says_it_was_the_default() {
+        refused_naming(
+            &drift_alert("trustyai_meanshift[5m]", json!({})),
+            &workshop(),
+            &[
+                "spec.groups[0].rules[0].expr",
+                "with its default comparison, ",
+                "is a range vector",
+            ],
+        );
+    }
+
     fn threshold_refused(expr: &str, expected: &str) {
         refused_naming(
             &drift_alert(expr, json!({})),
@@ -2754,6 +2782,16 @@ mod alertmanager_config {
                 "lists 25 webhooks; the limit is 16",
             ],
         );
+    }
+
+    /// groupWait only delays an alert's first notification; it repeats nothing, so no
+    /// minimum applies to it.
+    #[test]
+    fn group_wait_has_no_minimum() {
+        let mut request = correct();
+        request["object"]["spec"]["route"]["groupWait"] = json!("1s");
+        request["object"]["spec"]["route"]["routes"] = json!([{"groupWait": "0s"}]);
+        admit(&request, &workshop()).assert_untouched();
     }
 
     #[test]

@@ -134,4 +134,19 @@ mod tests {
         let across = rejection(format!("{}é", "x".repeat(MAX_PROBLEM_BYTES - 19)));
         assert!(across.ends_with("x… (2 bytes more)"), "{across}");
     }
+
+    /// No warnings is no `warnings` field, as Kubewarden's own policies answer; a
+    /// rejection carries none.
+    #[test]
+    fn warnings_are_sent_only_when_there_are_some() {
+        assert_eq!(Verdict::accept().into_response().warnings, None);
+        let with = Verdict::Accept {
+            warnings: vec!["w".to_owned()],
+        };
+        assert_eq!(with.into_response().warnings, Some(vec!["w".to_owned()]));
+        let rejected = Verdict::Reject {
+            message: "m".to_owned(),
+        };
+        assert_eq!(rejected.into_response().warnings, None);
+    }
 }

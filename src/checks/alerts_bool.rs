@@ -149,6 +149,8 @@ mod tests {
             r#"label_replace(x < bool 0.05, "a", "b", "c", "d")"#,
             "(x < bool 0.05) * 1",
             "count_values(\"v\", x > bool 1)",
+            // The bool result need not be a function's first argument.
+            "histogram_quantile(0.9, x < bool 1)",
         ] {
             assert!(always(text), "{text}");
         }
@@ -180,6 +182,7 @@ mod tests {
             "(x < bool 0.05) == 1",
             "up unless x < bool 1",
             "absent(x < bool 1)",
+            "absent_over_time((x < bool 1)[5m:])",
             "topk(scalar(x < bool 1), y)",
             "x",
             "sum(x) > 3",
@@ -219,6 +222,15 @@ mod tests {
         ] {
             assert_eq!(always(text), fires, "{name}: {text}");
         }
+        // The number on the left is shown on the left.
+        let problem = always_fires_by_bool(&parse("1 >= (x < bool 0.05)").unwrap()).unwrap();
+        assert!(
+            problem
+                .message
+                .contains("`1 >= …`, which passes both 0 and 1"),
+            "{}",
+            problem.message
+        );
         let problem = always_fires_by_bool(&parse("(x < bool 0.05) >= 0").unwrap()).unwrap();
         assert_eq!(problem.field, "expr");
         assert!(

@@ -63,4 +63,25 @@ mod tests {
         let scoped = parse(r#"info(up, {k8s_cluster_name=~".+"})"#).unwrap();
         assert_eq!(info_without_data_selector(&scoped, &scope), None);
     }
+
+    /// Of several, the first in the text is named.
+    #[test]
+    fn the_first_unscoped_info_is_named() {
+        let scope = Scope {
+            label: "namespace",
+            namespace: "user1-test",
+            on_conflict: crate::promql::scope::OnConflict::Reject,
+        };
+        let problem =
+            info_without_data_selector(&parse("info(a) + info(b)").unwrap(), &scope).unwrap();
+        assert!(
+            problem
+                .message
+                .starts_with("`info(a)` has no data-label selector"),
+            "{}",
+            problem.message
+        );
+        // `info()` without arguments never parses, so it is never asked about.
+        assert!(parse("info()").is_err());
+    }
 }

@@ -292,6 +292,62 @@ mod tests {
         );
     }
 
+    /// Go's scoping, which decides what a label prints: an assignment prints nothing; a
+    /// variable declared in a block ends with it; `else` keeps the outer cursor; a
+    /// defined template sees only its own `$`; field names are case-sensitive.
+    #[test]
+    fn value_reads_follow_gos_scopes() {
+        for (name, text) in [
+            (
+                "an assignment prints nothing",
+                "{{ $v := 1 }}{{ $v = $value }}",
+            ),
+            (
+                "a block's variable ends with it",
+                "{{ $v := 1 }}{{ if true }}{{ $v := $value }}{{ end }}{{ $v }}",
+            ),
+            (
+                "with's else keeps the outer cursor",
+                "{{ with $labels }}{{ with $ }}a{{ else }}{{ . }}{{ end }}{{ end }}",
+            ),
+            (
+                "a defined template's $ is what it is given",
+                r#"{{ define "t" }}{{ $ }}{{ end }}{{ template "t" $labels }}"#,
+            ),
+            ("field names are case-sensitive", "{{ .value }}"),
+        ] {
+            // No problem at all: in particular the template parses, as Go's does.
+            let problems: Vec<String> =
+                template_problems("labels.p", text, TemplateKind::Label, "A")
+                    .into_iter()
+                    .map(|p| p.message)
+                    .collect();
+            assert_eq!(problems, Vec::<String>::new(), "{name}: {text}");
+        }
+    }
+
+    /// The alert data passed down a chain of templates well within the bound is
+    /// followed, not assumed to be printed.
+    #[test]
+    fn a_chain_of_templates_within_the_bound_is_followed() {
+        let chain: String = (0..8)
+            .map(|i| {
+                format!(
+                    r#"{{{{ define "t{i}" }}}}{{{{ template "t{}" . }}}}{{{{ end }}}}"#,
+                    i + 1
+                )
+            })
+            .collect();
+        let text = format!(
+            r#"{chain}{{{{ define "t8" }}}}{{{{ .Labels.model }}}}{{{{ end }}}}{{{{ template "t0" . }}}}"#
+        );
+        assert_eq!(
+            template_problems("labels.p", &text, TemplateKind::Label, "A").len(),
+            0,
+            "{text}"
+        );
+    }
+
     #[test]
     fn a_redeclared_variable_holds_only_its_new_value() {
         // `:=` declares a new variable (Go prints 1); `=` assigns, and keeps the taint.

@@ -198,6 +198,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_location_shows_its_subject_and_path_as_it_has_them() {
+        assert_eq!(
+            Location::named("receiver \"r\"", "spec.x").to_string(),
+            "receiver \"r\" (spec.x)"
+        );
+        assert_eq!(
+            Location::named("receiver \"r\"", "").to_string(),
+            "receiver \"r\""
+        );
+        assert_eq!(Location::path("spec.x").to_string(), "spec.x");
+    }
+
+    #[test]
     fn ids_are_unique_and_area_slash_name() {
         let mut seen = std::collections::HashSet::new();
         for check in ALL {

@@ -457,4 +457,72 @@ mod tests {
         let got = problems(json!({"for": "1ms"}), false, "r");
         assert_eq!(got.len(), 1, "{got:?}");
     }
+
+    /// A recording rule's `for` and `keep_firing_for`: refused unless zero, whatever
+    /// their form (one Prometheus cannot read is no zero).
+    #[test]
+    fn a_recording_rule_has_no_nonzero_for_in_any_form() {
+        for (field, value) in [
+            ("for", json!("abc")),
+            ("for", json!(5)),
+            ("keep_firing_for", json!("5m")),
+        ] {
+            let got = problems(json!({field: value}), false, "r");
+            assert_eq!(
+                got,
+                [format!("[object/loads] group \"g\" record \"r\" (spec.groups[0].rules[0].{field}): a recording rule has no `{field}`; Prometheus refuses the rule file: remove it")],
+                "{field}: {value}"
+            );
+        }
+        // Every annotation is typed, not only the first.
+        let got = problems(json!({"annotations": {"a": "x", "b": 5}}), true, "a");
+        assert_eq!(got, ["[object/shape] group \"g\" alert \"a\" (spec.groups[0].rules[0].annotations.b): must be a string, found a number"]);
+        // Empty annotations are none.
+        assert_eq!(
+            problems(json!({"annotations": {}}), false, "r"),
+            Vec::<String>::new()
+        );
+    }
+
+    /// Only `__name__`, and only among labels, is reserved; a blank alert name is a
+    /// name (Prometheus refuses only an empty one).
+    #[test]
+    fn only_what_prometheus_refuses_is_refused() {
+        assert_eq!(
+            problems(
+                json!({"labels": {"__meta": "x"}, "annotations": {"__name__": "x"}}),
+                true,
+                "a"
+            ),
+            Vec::<String>::new()
+        );
+        assert_eq!(problems(json!({}), true, " "), Vec::<String>::new());
+        // An empty label name gets a suggestion that is a name.
+        let got = problems(json!({"labels": {"": "x"}}), true, "a");
+        assert!(got[0].ends_with("write e.g. \"_\""), "{got:?}");
+    }
+
+    /// Label names differ by case: `groupBy: [a, A]` lists two labels.
+    #[test]
+    fn label_names_in_lists_differ_by_case() {
+        let route = json!({"groupBy": ["a", "A"]});
+        let mut findings = Findings::default();
+        alertmanager_label_names(
+            route.as_object().unwrap(),
+            "groupBy",
+            "spec.route",
+            true,
+            &mut findings,
+        );
+        assert_eq!(findings.problem_texts(), Vec::<String>::new());
+        let route = json!({"groupBy": ["a", "a"]});
+        alertmanager_label_names(
+            route.as_object().unwrap(),
+            "groupBy",
+            "spec.route",
+            true,
+            &mut findings,
+        );
+        assert_eq!(findings.problem_texts().len(), 1);
+    }
 }

@@ -182,4 +182,32 @@ mod tests {
         assert_eq!(problems(matcher.clone(), true), Vec::<String>::new());
         assert_eq!(problems(matcher, false).len(), 1);
     }
+
+    /// Every matcher's keys are checked, not only the first's.
+    #[test]
+    fn every_matcher_is_checked() {
+        let got = problems(
+            json!({"matchers": [{"name": "a"}, {"name": "b", "MatchType": "=~"}]}),
+            true,
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].contains("matchers[1].MatchType"), "{got:?}");
+    }
+
+    /// A key in the path is shown whole up to 64 characters, then cut with `…`.
+    #[test]
+    fn long_keys_are_cut_at_64_characters_with_an_ellipsis() {
+        let at_limit = "k".repeat(64);
+        let got = problems(json!({ &at_limit: 1 }), true);
+        assert!(
+            got[0].starts_with(&format!("[route/keys] spec.route.routes[0].{at_limit}: ")),
+            "{got:?}"
+        );
+        let long = "k".repeat(65);
+        let got = problems(json!({ &long: 1 }), true);
+        assert!(
+            got[0].starts_with(&format!("[route/keys] spec.route.routes[0].{at_limit}…: ")),
+            "{got:?}"
+        );
+    }
 }
