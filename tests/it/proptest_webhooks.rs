@@ -327,7 +327,11 @@ fn judge(request: &Value, on_foreign: &str) -> Judgement {
         let Some(url) = value.as_str() else {
             return Verdict::Foreign; // null: no URL
         };
-        let own_listener = Url::parse(url).ok() == Url::parse(&own).ok() && !url.contains("..");
+        // URL parsers drop surrounding blanks and control characters, so such a URL
+        // parses as the listener's but is not written as it: it is moved (or refused).
+        let plain = !url.chars().any(|c| c.is_whitespace() || c.is_control());
+        let own_listener =
+            plain && Url::parse(url).ok() == Url::parse(&own).ok() && !url.contains("..");
         if own_listener || url == format!("{ALLOWED}drift") {
             Verdict::Kept
         } else if listener_forms().iter().any(|l| l == url)
